@@ -1,0 +1,19 @@
+//! # aihub-core
+//!
+//! One client for every LLM provider, and the library the AI Hub gateway and its Python,
+//! Node and WASM SDKs are built on: the OpenAI Chat Completions schema as canonical types,
+//! sans-IO adapters for every provider family, SSE streaming, a model catalog with exact
+//! pricing, token counting and an async [`Client`].
+
+pub mod catalog;
+pub mod client;
+pub mod error;
+pub mod pricing;
+pub mod providers;
+pub mod stream;
+#[cfg(feature = "tokens")]
+pub mod tokens;
+pub mod types;
+
+pub use error::{Error, ErrorDetail, Result};
+pub use types::*;

@@ -1,0 +1,238 @@
+//! Streaming: SSE bytes → canonical chunks, and an accumulator that rebuilds the final
+//! completion from chunks.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
+
+use bytes::Bytes;
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::{FutureExt, Stream, StreamExt};
+
+use crate::error::{Error, ErrorDetail, Result};
+use crate::providers::StreamState;
+use crate::types::{
+    ChatCompletion, ChatCompletionChunk, Choice, FinishReason, ResponseMessage, ToolCall, Usage,
+};
+
+/// A stream of canonical chunks (`Send` on native targets; wasm32 futures are not).
+#[cfg(not(target_family = "wasm"))]
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk>> + Send>>;
+/// A stream of canonical chunks (`Send` on native targets; wasm32 futures are not).
+#[cfg(target_family = "wasm")]
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk>>>>;
+
+/// `Send` on native targets, nothing on wasm32.
+#[cfg(not(target_family = "wasm"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_family = "wasm"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+/// `Send` on native targets, nothing on wasm32.
+#[cfg(target_family = "wasm")]
+pub trait MaybeSend {}
+#[cfg(target_family = "wasm")]
+impl<T: ?Sized> MaybeSend for T {}
+
+/// Decodes an SSE byte stream with the family's parser `state`.
+///
+/// Error events become `Err` items; a stream that ends before its terminal event
+/// (`[DONE]`, `message_stop`, a final `finishReason`) ends with an `Err` too, never a
+/// silent truncation. After the first `Err` the stream ends.
+pub fn decode_chat_stream<S, B, E>(bytes: S, state: StreamState) -> ChatStream
+where
+    S: Stream<Item = std::result::Result<B, E>> + MaybeSend + Unpin + 'static,
+    B: AsRef<[u8]>,
+    E: Into<Error>,
+{
+    let events = bytes.eventsource();
+    let init = (events, state, VecDeque::<ChatCompletionChunk>::new(), false);
+    let stream = futures_util::stream::unfold(
+        init,
+        |(mut events, mut state, mut pending, mut finished)| async move {
+            loop {
+                if let Some(chunk) = pending.pop_front() {
+                    return Some((Ok(chunk), (events, state, pending, finished)));
+                }
+                if finished || state.is_done() {
+                    return None;
+                }
+                let item = match events.next().await {
+                    Some(Ok(event)) => match state.on_event(&event) {
+                        Ok(chunks) => {
+                            pending.extend(chunks);
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Some(Err(EventStreamError::Transport(e))) => Err(e.into()),
+                    Some(Err(EventStreamError::Utf8(e))) => {
+                        Err(Error::invalid_response(format!("stream is not UTF-8: {e}")))
+                    }
+                    Some(Err(EventStreamError::Parser(e))) => {
+                        Err(Error::invalid_response(format!("malformed SSE: {e}")))
+                    }
+                    None => Err(Error::stream_truncated(None)),
+                };
+                finished = true;
+                return Some((item, (events, state, pending, finished)));
+            }
+        },
+    );
+    Box::pin(stream)
+}
+
+/// Decodes a complete SSE body held in memory (fixtures, recorded responses).
+pub fn decode_sse_text(text: &str, state: StreamState) -> Result<Vec<ChatCompletionChunk>> {
+    let bytes = Bytes::copy_from_slice(text.as_bytes());
+    let source = futures_util::stream::iter([Ok::<_, Error>(bytes)]);
+    let stream = decode_chat_stream(source, state);
+    stream
+        .collect::<Vec<_>>()
+        .now_or_never()
+        .ok_or_else(|| Error::invalid_response("in-memory stream did not complete"))?
+        .into_iter()
+        .collect()
+}
+
+/// Rebuilds a [`ChatCompletion`] from stream chunks: text, refusals, reasoning, tool
+/// calls whose arguments arrive in pieces, finish reasons and usage.
+#[derive(Debug, Default, Clone)]
+pub struct ChatAccumulator {
+    id: String,
+    created: i64,
+    model: String,
+    system_fingerprint: Option<String>,
+    choices: BTreeMap<u32, ChoiceState>,
+    usage: Option<Usage>,
+    chunks: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ChoiceState {
+    content: Option<String>,
+    refusal: Option<String>,
+    reasoning: Option<String>,
+    tool_calls: BTreeMap<u32, ToolCall>,
+    finish_reason: Option<FinishReason>,
+}
+
+fn append(slot: &mut Option<String>, piece: &Option<String>) {
+    if let Some(p) = piece {
+        slot.get_or_insert_with(String::new).push_str(p);
+    }
+}
+
+impl ChatAccumulator {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one chunk.
+    pub fn push(&mut self, chunk: &ChatCompletionChunk) {
+        self.chunks += 1;
+        if self.id.is_empty() {
+            self.id.clone_from(&chunk.id);
+            self.created = chunk.created;
+            self.model.clone_from(&chunk.model);
+        }
+        if chunk.system_fingerprint.is_some() {
+            self.system_fingerprint
+                .clone_from(&chunk.system_fingerprint);
+        }
+        if let Some(u) = &chunk.usage {
+            self.usage = Some(u.clone());
+        }
+        for c in &chunk.choices {
+            let state = self.choices.entry(c.index).or_default();
+            append(&mut state.content, &c.delta.content);
+            append(&mut state.refusal, &c.delta.refusal);
+            append(&mut state.reasoning, &c.delta.reasoning_content);
+            for tc in c.delta.tool_calls.iter().flatten() {
+                let call = state
+                    .tool_calls
+                    .entry(tc.index)
+                    .or_insert_with(|| ToolCall::function("", "", ""));
+                if let Some(id) = &tc.id {
+                    call.id.clone_from(id);
+                }
+                if let Some(kind) = &tc.kind {
+                    call.kind.clone_from(kind);
+                }
+                if let Some(f) = &tc.function {
+                    if let Some(name) = &f.name {
+                        call.function.name.push_str(name);
+                    }
+                    if let Some(args) = &f.arguments {
+                        call.function.arguments.push_str(args);
+                    }
+                }
+            }
+            if c.finish_reason.is_some() {
+                state.finish_reason.clone_from(&c.finish_reason);
+            }
+        }
+    }
+
+    /// Usage seen so far (the last chunk that carried one).
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    /// Number of chunks pushed.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks
+    }
+
+    /// Text generated so far in choice 0.
+    pub fn content(&self) -> &str {
+        self.choices
+            .get(&0)
+            .and_then(|c| c.content.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The completion the chunks add up to.
+    pub fn finish(self) -> ChatCompletion {
+        let choices = self
+            .choices
+            .into_iter()
+            .map(|(index, s)| Choice {
+                index,
+                message: ResponseMessage {
+                    role: "assistant".to_owned(),
+                    content: s.content,
+                    refusal: s.refusal,
+                    tool_calls: (!s.tool_calls.is_empty())
+                        .then(|| s.tool_calls.into_values().collect()),
+                    reasoning_content: s.reasoning,
+                    extra: Default::default(),
+                },
+                finish_reason: s.finish_reason,
+                logprobs: None,
+            })
+            .collect();
+        ChatCompletion {
+            id: self.id,
+            object: "chat.completion".to_owned(),
+            created: self.created,
+            model: self.model,
+            choices,
+            usage: self.usage,
+            system_fingerprint: self.system_fingerprint,
+            service_tier: None,
+            extra: Default::default(),
+        }
+    }
+}
+
+impl From<EventStreamError<Error>> for Error {
+    fn from(e: EventStreamError<Error>) -> Self {
+        match e {
+            EventStreamError::Transport(e) => e,
+            other => Error::InvalidResponse(ErrorDetail::new(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

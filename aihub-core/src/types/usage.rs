@@ -1,0 +1,108 @@
+use serde::{Deserialize, Serialize};
+
+/// Token usage of one request, as OpenAI reports it.
+///
+/// `prompt_tokens` counts every input token, cached ones included; `completion_tokens`
+/// counts every output token, reasoning ones included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Input tokens, including cached and cache-write tokens.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Output tokens, including reasoning tokens.
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// `prompt_tokens + completion_tokens`.
+    #[serde(default)]
+    pub total_tokens: u64,
+    /// Breakdown of the input tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+    /// Breakdown of the output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+/// Breakdown of input tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptTokensDetails {
+    /// Tokens read from the provider's prompt cache (billed at the cached-input price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
+    /// Audio input tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    /// Tokens written to the prompt cache (Anthropic's `cache_creation_input_tokens`);
+    /// an AI Hub extension, absent from OpenAI responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
+}
+
+/// Breakdown of output tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionTokensDetails {
+    /// Tokens spent on hidden reasoning (o-series, DeepSeek R1, Gemini thinking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+    /// Audio output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    /// Predicted-output tokens that appeared in the completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_prediction_tokens: Option<u64>,
+    /// Predicted-output tokens that did not appear in the completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_prediction_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// A usage with the given prompt and completion tokens and their total.
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+            ..Self::default()
+        }
+    }
+
+    /// Tokens read from the prompt cache, zero when not reported.
+    pub fn cached_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Tokens written to the prompt cache, zero when not reported.
+    pub fn cache_write_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cache_write_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Reasoning tokens within the completion, zero when not reported.
+    pub fn reasoning_tokens(&self) -> u64 {
+        self.completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Sets the cached-token count, creating the details object when needed.
+    pub fn with_cached_tokens(mut self, cached: u64) -> Self {
+        self.prompt_tokens_details
+            .get_or_insert_with(Default::default)
+            .cached_tokens = Some(cached);
+        self
+    }
+
+    /// Sets the reasoning-token count, creating the details object when needed.
+    pub fn with_reasoning_tokens(mut self, reasoning: u64) -> Self {
+        self.completion_tokens_details
+            .get_or_insert_with(Default::default)
+            .reasoning_tokens = Some(reasoning);
+        self
+    }
+}
