@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod client;
+pub use client::{Client, ClientBuilder, RequestOptions, RetryPolicy};
 pub mod error;
 pub mod pricing;
 pub mod providers;

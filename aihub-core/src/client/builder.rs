@@ -1,0 +1,214 @@
+//! [`ClientBuilder`]: gateway mode or direct mode, keys, timeouts, retries, fallbacks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Client, Inner, Mode, RetryPolicy};
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::providers::{Adapter, ProviderConfig, ProviderKind, Quirks};
+
+/// Prefix of AI Hub gateway keys.
+pub const GATEWAY_KEY_PREFIX: &str = "ai-hub-";
+
+/// Builds a [`Client`].
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    gateway: Option<(String, String)>,
+    keys: HashMap<String, String>,
+    base_urls: HashMap<String, String>,
+    providers: Vec<ProviderConfig>,
+    from_env: bool,
+    catalog: Option<Catalog>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    fallback_models: Vec<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl ClientBuilder {
+    pub(super) fn new() -> Self {
+        Self {
+            from_env: true,
+            timeout: Some(Duration::from_secs(600)),
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(120)),
+            ..Self::default()
+        }
+    }
+
+    /// Gateway mode: every request goes to an AI Hub gateway (or any OpenAI-compatible
+    /// endpoint) at `base_url` (e.g. `http://127.0.0.1:8080/v1`) with one key.
+    pub fn gateway(mut self, base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        self.gateway = Some((base_url.into(), api_key.into()));
+        self
+    }
+
+    /// Direct mode: the key for one provider (`openai`, `deepseek`, …). Without it, the
+    /// key comes from the provider's environment variable (`OPENAI_API_KEY`, …).
+    pub fn provider_key(mut self, provider: impl Into<String>, api_key: impl Into<String>) -> Self {
+        self.keys.insert(provider.into(), api_key.into());
+        self
+    }
+
+    /// Direct mode: a different base URL for a catalog provider (a proxy, a local server).
+    pub fn provider_base_url(mut self, provider: impl Into<String>, base_url: impl Into<String>) -> Self {
+        self.base_urls.insert(provider.into(), base_url.into());
+        self
+    }
+
+    /// Direct mode: a provider the catalog does not know, or a full replacement of one.
+    pub fn provider(mut self, config: ProviderConfig) -> Self {
+        self.providers.push(config);
+        self
+    }
+
+    /// Whether direct mode reads provider keys from the environment (default: yes).
+    pub fn keys_from_env(mut self, yes: bool) -> Self {
+        self.from_env = yes;
+        self
+    }
+
+    /// The catalog used to resolve model names (default: the built-in one).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Longest a whole non-streamed request may take, and longest a stream may take to
+    /// start (default 600 s). `None` disables it.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Longest a TCP/TLS connection may take to establish (default 10 s; native only).
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest the client waits for the next bytes of a response, streams included
+    /// (default 120 s; native only).
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Retries after the first attempt (default 2).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Models tried in order when a chat request fails in a way another model might not.
+    pub fn fallback_models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        let catalog = self.catalog.unwrap_or_else(|| Catalog::builtin().clone());
+        let mode = match self.gateway {
+            Some((base_url, key)) => {
+                if key.trim().is_empty() {
+                    return Err(Error::config("gateway mode needs an API key"));
+                }
+                let mut config = ProviderConfig::new("aihub", ProviderKind::OpenAi, base_url).with_api_key(key);
+                config.headers = self.headers.clone();
+                Mode::Gateway(Adapter::new(config))
+            }
+            None => {
+                let mut adapters = HashMap::new();
+                for info in catalog.providers() {
+                    let key = self.keys.get(&info.id).cloned().or_else(|| {
+                        let var = info.api_key_env.as_deref().filter(|_| self.from_env)?;
+                        std::env::var(var).ok().filter(|v| !v.is_empty())
+                    });
+                    if key.is_none() && info.quirks.requires_key {
+                        continue;
+                    }
+                    let base = self.base_urls.get(&info.id).cloned().unwrap_or_else(|| info.base_url.clone());
+                    let mut config = ProviderConfig::new(info.id.clone(), info.kind, base);
+                    config.api_key = key.map(Into::into);
+                    config.api_version.clone_from(&info.api_version);
+                    config.quirks = info.quirks.clone();
+                    config.headers = self.headers.clone();
+                    adapters.insert(info.id.clone(), Adapter::new(config));
+                }
+                for id in self.keys.keys() {
+                    if !adapters.contains_key(id) && catalog.provider(id).is_none() && !self.providers.iter().any(|p| &p.id == id) {
+                        return Err(Error::config(format!("unknown provider {id:?}: add it with ClientBuilder::provider")));
+                    }
+                }
+                for mut config in self.providers {
+                    if config.api_key.is_none()
+                        && let Some(key) = self.keys.get(&config.id)
+                    {
+                        config.api_key = Some(key.clone().into());
+                    }
+                    if config.quirks == Quirks::default()
+                        && let Some(info) = catalog.provider(&config.id)
+                    {
+                        config.quirks = info.quirks.clone();
+                    }
+                    adapters.insert(config.id.clone(), Adapter::new(config));
+                }
+                Mode::Direct(adapters)
+            }
+        };
+        let http = http_client(self.connect_timeout, self.read_timeout)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                mode,
+                catalog,
+                retry: self.retry,
+                timeout: self.timeout,
+                fallback_models: self.fallback_models,
+            }),
+        })
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn http_client(connect: Option<Duration>, read: Option<Duration>) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("aihub/", env!("CARGO_PKG_VERSION")));
+    if let Some(t) = connect {
+        b = b.connect_timeout(t);
+    }
+    if let Some(t) = read {
+        b = b.read_timeout(t);
+    }
+    b.build().map_err(|e| Error::config(format!("HTTP client: {e}")))
+}
+
+#[cfg(target_family = "wasm")]
+fn http_client(_connect: Option<Duration>, _read: Option<Duration>) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| Error::config(format!("HTTP client: {e}")))
+}
