@@ -55,7 +55,11 @@ impl ClientBuilder {
     }
 
     /// Direct mode: a different base URL for a catalog provider (a proxy, a local server).
-    pub fn provider_base_url(mut self, provider: impl Into<String>, base_url: impl Into<String>) -> Self {
+    pub fn provider_base_url(
+        mut self,
+        provider: impl Into<String>,
+        base_url: impl Into<String>,
+    ) -> Self {
         self.base_urls.insert(provider.into(), base_url.into());
         self
     }
@@ -134,7 +138,8 @@ impl ClientBuilder {
                 if key.trim().is_empty() {
                     return Err(Error::config("gateway mode needs an API key"));
                 }
-                let mut config = ProviderConfig::new("aihub", ProviderKind::OpenAi, base_url).with_api_key(key);
+                let mut config =
+                    ProviderConfig::new("aihub", ProviderKind::OpenAi, base_url).with_api_key(key);
                 config.headers = self.headers.clone();
                 Mode::Gateway(Adapter::new(config))
             }
@@ -148,7 +153,11 @@ impl ClientBuilder {
                     if key.is_none() && info.quirks.requires_key {
                         continue;
                     }
-                    let base = self.base_urls.get(&info.id).cloned().unwrap_or_else(|| info.base_url.clone());
+                    let base = self
+                        .base_urls
+                        .get(&info.id)
+                        .cloned()
+                        .unwrap_or_else(|| info.base_url.clone());
                     let mut config = ProviderConfig::new(info.id.clone(), info.kind, base);
                     config.api_key = key.map(Into::into);
                     config.api_version.clone_from(&info.api_version);
@@ -157,8 +166,13 @@ impl ClientBuilder {
                     adapters.insert(info.id.clone(), Adapter::new(config));
                 }
                 for id in self.keys.keys() {
-                    if !adapters.contains_key(id) && catalog.provider(id).is_none() && !self.providers.iter().any(|p| &p.id == id) {
-                        return Err(Error::config(format!("unknown provider {id:?}: add it with ClientBuilder::provider")));
+                    if !adapters.contains_key(id)
+                        && catalog.provider(id).is_none()
+                        && !self.providers.iter().any(|p| &p.id == id)
+                    {
+                        return Err(Error::config(format!(
+                            "unknown provider {id:?}: add it with ClientBuilder::provider"
+                        )));
                     }
                 }
                 for mut config in self.providers {
@@ -203,7 +217,8 @@ fn http_client(connect: Option<Duration>, read: Option<Duration>) -> Result<reqw
     if let Some(t) = read {
         b = b.read_timeout(t);
     }
-    b.build().map_err(|e| Error::config(format!("HTTP client: {e}")))
+    b.build()
+        .map_err(|e| Error::config(format!("HTTP client: {e}")))
 }
 
 #[cfg(target_family = "wasm")]

@@ -29,7 +29,9 @@ use crate::catalog::Catalog;
 use crate::error::{Error, ErrorDetail, Result};
 use crate::providers::{Adapter, ProviderAdapter};
 use crate::stream::ChatStream;
-use crate::types::{ChatCompletion, ChatCompletionRequest, EmbeddingRequest, EmbeddingResponse, Model, ModelList};
+use crate::types::{
+    ChatCompletion, ChatCompletionRequest, EmbeddingRequest, EmbeddingResponse, Model, ModelList,
+};
 
 /// The AI Hub client. Cheap to clone; share one across tasks.
 #[derive(Debug, Clone)]
@@ -114,7 +116,9 @@ impl Client {
             Mode::Direct(adapters) => {
                 let not_found = || {
                     Error::NotFound(ErrorDetail {
-                        message: format!("model {model:?} is not in the catalog; use provider/model"),
+                        message: format!(
+                            "model {model:?} is not in the catalog; use provider/model"
+                        ),
                         param: Some("model".to_owned()),
                         ..ErrorDetail::default()
                     })
@@ -149,7 +153,10 @@ impl Client {
     }
 
     fn models_to_try(&self, model: &str, options: &RequestOptions) -> Vec<String> {
-        let fallbacks = options.fallback_models.as_ref().unwrap_or(&self.inner.fallback_models);
+        let fallbacks = options
+            .fallback_models
+            .as_ref()
+            .unwrap_or(&self.inner.fallback_models);
         let mut models = Vec::with_capacity(1 + fallbacks.len());
         models.push(model.to_owned());
         models.extend(fallbacks.iter().filter(|m| m.as_str() != model).cloned());
@@ -170,7 +177,11 @@ impl Chat<'_> {
     }
 
     /// Creates a completion with per-call options.
-    pub async fn create_with(&self, mut request: ChatCompletionRequest, options: &RequestOptions) -> Result<ChatCompletion> {
+    pub async fn create_with(
+        &self,
+        mut request: ChatCompletionRequest,
+        options: &RequestOptions,
+    ) -> Result<ChatCompletion> {
         request.stream = None;
         request.stream_options = None;
         let client = self.client;
@@ -206,7 +217,11 @@ impl Chat<'_> {
     }
 
     /// Starts a streamed completion with per-call options.
-    pub async fn stream_with(&self, mut request: ChatCompletionRequest, options: &RequestOptions) -> Result<ChatStream> {
+    pub async fn stream_with(
+        &self,
+        mut request: ChatCompletionRequest,
+        options: &RequestOptions,
+    ) -> Result<ChatStream> {
         request.stream = Some(true);
         let client = self.client;
         let mut last = None;
@@ -216,7 +231,11 @@ impl Chat<'_> {
                 let http = route.adapter.chat_request(&request, &route.upstream)?;
                 let response = client.send(route.adapter, http, options, true).await?;
                 let state = route.adapter.stream_state(&route.upstream);
-                Ok::<_, Error>(transport::chunk_stream(response, state, route.adapter.config().id.clone()))
+                Ok::<_, Error>(transport::chunk_stream(
+                    response,
+                    state,
+                    route.adapter.config().id.clone(),
+                ))
             };
             match attempt.await {
                 Ok(s) => return Ok(s),
@@ -243,7 +262,9 @@ impl Embeddings<'_> {
         let client = self.client;
         let options = RequestOptions::default();
         let route = client.route(&request.model)?;
-        let http = route.adapter.embeddings_request(&request, &route.upstream)?;
+        let http = route
+            .adapter
+            .embeddings_request(&request, &route.upstream)?;
         let response = client.send(route.adapter, http, &options, false).await?;
         let body = transport::read_body(response).await?;
         route.adapter.parse_embeddings_response(&body, &request)
@@ -264,7 +285,9 @@ impl Models<'_> {
         match &client.inner.mode {
             Mode::Gateway(adapter) => {
                 let http = adapter.models_request()?;
-                let response = client.send(adapter, http, &RequestOptions::default(), false).await?;
+                let response = client
+                    .send(adapter, http, &RequestOptions::default(), false)
+                    .await?;
                 let body = transport::read_body(response).await?;
                 adapter.parse_models_response(&body)
             }

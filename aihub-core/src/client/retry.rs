@@ -77,21 +77,33 @@ mod tests {
             let d = p.delay(attempt, None).unwrap();
             let full = (p.base_delay * 2u32.pow(attempt)).min(p.max_delay);
             assert!(d <= full, "attempt {attempt}: {d:?} > {full:?}");
-            assert!(d >= full.mul_f64(0.75), "attempt {attempt}: {d:?} < 0.75 × {full:?}");
+            assert!(
+                d >= full.mul_f64(0.75),
+                "attempt {attempt}: {d:?} < 0.75 × {full:?}"
+            );
         }
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_the_limit() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(0, Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
-        assert_eq!(p.delay(5, Some(Duration::from_millis(10))), Some(Duration::from_millis(10)));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            p.delay(5, Some(Duration::from_millis(10))),
+            Some(Duration::from_millis(10))
+        );
         assert_eq!(p.delay(0, Some(Duration::from_secs(61))), None);
     }
 
     #[tokio::test]
     async fn timeout_fires_and_passes() {
-        assert_eq!(timeout(Duration::from_millis(200), async { 7 }).await, Some(7));
+        assert_eq!(
+            timeout(Duration::from_millis(200), async { 7 }).await,
+            Some(7)
+        );
         let slow = sleep(Duration::from_secs(5));
         assert_eq!(timeout(Duration::from_millis(20), slow).await, None);
     }

@@ -44,7 +44,9 @@ impl Client {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut attempt = 0;
         loop {
-            let result = self.send_once(adapter, &request, &request_id, total, stream).await;
+            let result = self
+                .send_once(adapter, &request, &request_id, total, stream)
+                .await;
             let error = match result {
                 Ok(response) => return Ok(response),
                 Err(e) => e.with_request_id(Some(request_id.clone())),
@@ -82,7 +84,8 @@ impl Client {
             .headers(request.headers.clone())
             .header("x-client-request-id", request_id);
         if let Some(body) = &request.body {
-            let bytes = serde_json::to_vec(body).map_err(|e| Error::bad_request(e.to_string(), None))?;
+            let bytes =
+                serde_json::to_vec(body).map_err(|e| Error::bad_request(e.to_string(), None))?;
             builder = builder.body(bytes);
         }
         if let (Some(t), false) = (total, stream) {
@@ -116,8 +119,13 @@ pub(super) async fn read_body(response: reqwest::Response) -> Result<Bytes> {
 }
 
 /// Turns a streamed response into canonical chunks.
-pub(super) fn chunk_stream(response: reqwest::Response, state: StreamState, provider: String) -> ChatStream {
+pub(super) fn chunk_stream(
+    response: reqwest::Response,
+    state: StreamState,
+    provider: String,
+) -> ChatStream {
     let bytes = Box::pin(response.bytes_stream().map(|r| r.map_err(Error::from)));
-    let stream = decode_chat_stream(bytes, state).map(move |item| item.map_err(|e| e.with_provider(&provider)));
+    let stream = decode_chat_stream(bytes, state)
+        .map(move |item| item.map_err(|e| e.with_provider(&provider)));
     Box::pin(stream)
 }
