@@ -18,3 +18,8 @@ pub mod types;
 
 pub use error::{Error, ErrorDetail, Result};
 pub use types::*;
+
+/// The code blocks of docs/sdks/rust.md, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/sdks/rust.md")]
+pub struct RustSdkGuide;

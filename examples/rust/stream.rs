@@ -6,8 +6,6 @@
 
 #![allow(clippy::print_stdout, reason = "an example prints its result")]
 
-use std::io::Write as _;
-
 use aihub_core::stream::ChatAccumulator;
 use aihub_core::{ChatCompletionRequest, ChatMessage, Client};
 use futures::StreamExt as _;

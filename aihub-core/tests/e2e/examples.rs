@@ -1,10 +1,10 @@
 //! The examples under examples/rust run against the mock upstream.
 
-#[path = "../../examples/rust/chat.rs"]
+#[path = "../../../examples/rust/chat.rs"]
 mod chat;
-#[path = "../../examples/rust/stream.rs"]
+#[path = "../../../examples/rust/stream.rs"]
 mod stream;
-#[path = "../../examples/rust/tool_call.rs"]
+#[path = "../../../examples/rust/tool_call.rs"]
 mod tool_call;
 
 use crate::mock;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every check AI Hub has, on a fresh machine: it installs what it needs first.
+# Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build outside the clone so that repeated runs (and CI) stay incremental.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aihub/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain"
+rustc --version
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "wasm32 build of aihub-core (no tokens, no native TLS)"
+cargo build -p aihub-core --target wasm32-unknown-unknown --no-default-features --locked
+if cargo tree -p aihub-core --target wasm32-unknown-unknown --no-default-features -e normal --prefix none \
+    | grep -Eq '^(tokio|mio) '; then
+  echo "tokio or mio reached the wasm32 build of aihub-core" >&2
+  exit 1
+fi
+
+step "tests"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$CARGO_TARGET_DIR/test-output.txt"
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$CARGO_TARGET_DIR/test-output.txt" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$CARGO_TARGET_DIR/test-output.txt" | awk '{s+=$1} END {print s+0}')
+echo
+echo "rust: ${passed} passed, ${failed} failed"
