@@ -23,3 +23,8 @@ pub use types::*;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/sdks/rust.md")]
 pub struct RustSdkGuide;
+
+/// The code blocks of docs/catalog.md, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/catalog.md")]
+pub struct CatalogGuide;
