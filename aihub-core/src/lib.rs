@@ -28,3 +28,8 @@ pub struct RustSdkGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/catalog.md")]
 pub struct CatalogGuide;
+
+/// The code blocks of docs/providers.md, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/providers.md")]
+pub struct ProvidersGuide;

@@ -372,3 +372,24 @@ fn merge_rejects_bad_entries() {
         "prices must be strings, not floats"
     );
 }
+
+#[test]
+fn providers_page_lists_every_builtin_provider() {
+    let page = include_str!("../../../docs/providers.md");
+    for p in Catalog::builtin().providers() {
+        let row = format!("| `{}` | ", p.id);
+        let line = page.lines().find(|l| l.starts_with(&row));
+        let line = line.unwrap_or_else(|| panic!("docs/providers.md has no row for {}", p.id));
+        let count = Catalog::builtin()
+            .models()
+            .iter()
+            .filter(|m| m.provider() == p.id)
+            .count();
+        assert!(
+            line.contains(&format!("| {count} |")),
+            "model count for {} is {count}: {line}",
+            p.id
+        );
+        assert!(line.contains(p.kind.as_str()), "{line}");
+    }
+}
