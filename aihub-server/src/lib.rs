@@ -1,0 +1,1 @@
+//! AI Hub gateway (being written).

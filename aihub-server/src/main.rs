@@ -1,0 +1,2 @@
+//! `aihub-server` command line (being written).
+fn main() {}
