@@ -1,1 +1,22 @@
-//! AI Hub gateway (being written).
+//! # aihub-server
+//!
+//! The AI Hub gateway: one OpenAI-compatible API (`/v1/chat/completions`, `/v1/embeddings`,
+//! `/v1/models`) in front of every provider aihub-core speaks, with accounts, API keys and
+//! durable usage and cost records under `/api/v1`.
+
+pub mod auth;
+pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod routing;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod timeutil;
+pub mod usage;
+
+pub use server::{app, serve};
+pub use state::{AppState, Background};

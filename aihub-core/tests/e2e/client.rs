@@ -74,7 +74,7 @@ async fn stream_accumulates_and_carries_usage() {
     let done = acc.finish();
     assert_eq!(done.choices[0].finish_reason, Some(FinishReason::Stop));
     // The upstream was asked for usage although the caller did not ask.
-    let body = &m.requests().last().unwrap().body;
+    let body = m.requests().last().unwrap().body.clone();
     assert_eq!(body["stream_options"], json!({"include_usage": true}));
 }
 

@@ -1,0 +1,178 @@
+//! Configuration: TOML from `--config FILE` (or `AIHUB_CONFIG`), overridden by `AIHUB_*`
+//! environment variables. Two phases: [`RawConfig`] is the file as written (unknown keys are
+//! errors); [`Config::load`] validates it and resolves secrets from the environment.
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use aihub_core::catalog::Catalog;
+use aihub_core::providers::{ProviderConfig, ProviderKind, Quirks};
+use secrecy::SecretString;
+
+pub use raw::{RawConfig, RawProvider};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default database: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://aihub.db";
+/// Default request body limit (bytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A configuration error, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// The validated configuration the gateway runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// `redis://…`, for state shared by several instances.
+    pub redis_url: Option<String>,
+    /// Admin master key (`AIHUB_MASTER_KEY`).
+    pub master_key: Option<SecretString>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Longest a whole upstream request may take (non-stream) or take to start (stream).
+    pub upstream_timeout: Duration,
+    /// Longest the gateway waits for the next bytes from an upstream.
+    pub upstream_read_timeout: Duration,
+    /// Upstream connection timeout.
+    pub upstream_connect_timeout: Duration,
+    /// Retries of retryable upstream failures.
+    pub upstream_max_retries: u32,
+    /// Lifetime of a management session token.
+    pub session_ttl: Duration,
+    /// Providers by id.
+    pub providers: BTreeMap<String, ProviderSettings>,
+    /// The catalog: built-in plus the configuration's additions.
+    pub catalog: Catalog,
+}
+
+/// One configured provider.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// What the adapter needs.
+    pub adapter: ProviderConfig,
+    /// When set, only these models (upstream names or full ids) are served.
+    pub models: Option<Vec<String>>,
+}
+
+impl Config {
+    /// Loads `path` (if any), applies `AIHUB_*` overrides from `env`, validates.
+    pub fn load(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut raw = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", p.display())))?;
+                RawConfig::parse(&text)?
+            }
+            None => RawConfig::default(),
+        };
+        raw.apply_env(env)?;
+        Self::resolve(raw, env)
+    }
+
+    /// Validates a raw configuration and resolves provider secrets from `env`.
+    pub fn resolve(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let listen_text = raw.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text
+            .parse()
+            .map_err(|_| ConfigError(format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080")))?;
+        let database_url = raw.database_url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError("database_url: expected sqlite://PATH or postgres://…".into()));
+        }
+        let mut catalog = Catalog::builtin().clone();
+        if let Some(extra) = &raw.catalog {
+            catalog.merge_toml(extra).map_err(|e| ConfigError(format!("catalog: {e}")))?;
+        }
+        let mut providers = BTreeMap::new();
+        for (id, p) in &raw.providers {
+            providers.insert(id.clone(), resolve_provider(id, p, &catalog, env)?);
+        }
+        let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
+        Ok(Self {
+            listen,
+            database_url,
+            redis_url: raw.redis_url.clone(),
+            master_key: raw.master_key.clone().map(SecretString::from),
+            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            upstream_timeout: secs(raw.upstream_timeout_secs, 600),
+            upstream_read_timeout: secs(raw.upstream_read_timeout_secs, 120),
+            upstream_connect_timeout: secs(raw.upstream_connect_timeout_secs, 10),
+            upstream_max_retries: raw.upstream_max_retries.unwrap_or(2),
+            session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
+            providers,
+            catalog,
+        })
+    }
+}
+
+fn resolve_provider(
+    id: &str,
+    p: &RawProvider,
+    catalog: &Catalog,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProviderSettings, ConfigError> {
+    if id.is_empty() || id.contains('/') {
+        return Err(ConfigError(format!("providers.{id}: a provider id must be non-empty and contain no '/'")));
+    }
+    let known = catalog.provider(id);
+    let kind = match (&p.kind, known) {
+        (Some(k), _) => parse_kind(k).ok_or_else(|| {
+            ConfigError(format!("providers.{id}.kind: {k:?} is not one of openai, azure, anthropic, gemini"))
+        })?,
+        (None, Some(info)) => info.kind,
+        (None, None) => return Err(ConfigError(format!("providers.{id}.kind is required for a provider the catalog does not know"))),
+    };
+    let base_url = p
+        .base_url
+        .clone()
+        .or_else(|| known.map(|i| i.base_url.clone()))
+        .ok_or_else(|| ConfigError(format!("providers.{id}.base_url is required")))?;
+    let key_env = p.api_key_env.clone().or_else(|| known.and_then(|i| i.api_key_env.clone()));
+    let api_key = match (&p.api_key, &key_env) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(var)) => env(var).filter(|v| !v.is_empty()),
+        (None, None) => None,
+    };
+    let quirks = match (&p.quirks, known) {
+        (Some(q), _) => q.clone(),
+        (None, Some(info)) => info.quirks.clone(),
+        (None, None) => Quirks::default(),
+    };
+    if api_key.is_none() && quirks.requires_key {
+        let hint = key_env.map(|v| format!(" (set {v})")).unwrap_or_default();
+        return Err(ConfigError(format!("providers.{id}: no API key{hint}; set api_key, api_key_env, or quirks.requires_key = false")));
+    }
+    let mut adapter = ProviderConfig::new(id, kind, base_url);
+    adapter.api_key = api_key.map(SecretString::from);
+    adapter.api_version = p.api_version.clone().or_else(|| known.and_then(|i| i.api_version.clone()));
+    adapter.headers = p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    adapter.quirks = quirks;
+    Ok(ProviderSettings {
+        adapter,
+        models: p.models.clone(),
+    })
+}
+
+fn parse_kind(k: &str) -> Option<ProviderKind> {
+    match k {
+        "openai" => Some(ProviderKind::OpenAi),
+        "azure" => Some(ProviderKind::Azure),
+        "anthropic" => Some(ProviderKind::Anthropic),
+        "gemini" => Some(ProviderKind::Gemini),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! The configuration file as written.
+
+use std::collections::BTreeMap;
+
+use aihub_core::providers::Quirks;
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// `aihub.toml`, every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: Option<String>,
+    /// `sqlite://PATH` (default `sqlite://aihub.db`) or `postgres://…`.
+    pub database_url: Option<String>,
+    /// `redis://…` for state shared across gateway instances.
+    pub redis_url: Option<String>,
+    /// Admin master key; prefer the `AIHUB_MASTER_KEY` environment variable.
+    pub master_key: Option<String>,
+    /// Largest accepted request body in bytes (default 4 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// Upstream timeout for a whole request or the start of a stream (default 600).
+    pub upstream_timeout_secs: Option<u64>,
+    /// Upstream timeout between received bytes (default 120).
+    pub upstream_read_timeout_secs: Option<u64>,
+    /// Upstream connect timeout (default 10).
+    pub upstream_connect_timeout_secs: Option<u64>,
+    /// Retries of retryable upstream failures (default 2).
+    pub upstream_max_retries: Option<u32>,
+    /// Management session lifetime in hours (default 168).
+    pub session_ttl_hours: Option<u64>,
+    /// Extra catalog entries (TOML text of `[[providers]]` / `[[models]]`, as in the built-in catalog).
+    pub catalog: Option<String>,
+    /// Providers by id.
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
+}
+
+/// `[providers.ID]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    /// `openai` | `azure` | `anthropic` | `gemini`; optional for catalog providers.
+    pub kind: Option<String>,
+    /// Base URL; defaults to the catalog's.
+    pub base_url: Option<String>,
+    /// The key itself (prefer `api_key_env`).
+    pub api_key: Option<String>,
+    /// Environment variable holding the key; defaults to the catalog's.
+    pub api_key_env: Option<String>,
+    /// Azure `api-version` or Anthropic `anthropic-version`.
+    pub api_version: Option<String>,
+    /// When set, only these models are served (upstream names).
+    pub models: Option<Vec<String>>,
+    /// Extra headers sent upstream.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// OpenAI-compatible differences; defaults to the catalog's.
+    pub quirks: Option<Quirks>,
+}
+
+impl RawConfig {
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Applies `AIHUB_LISTEN`, `AIHUB_DATABASE_URL`, `AIHUB_REDIS_URL`, `AIHUB_MASTER_KEY`,
+    /// `AIHUB_MAX_BODY_BYTES`, `AIHUB_UPSTREAM_TIMEOUT_SECS`, `AIHUB_UPSTREAM_READ_TIMEOUT_SECS`,
+    /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`.
+    pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError(format!("{name}: {v:?} is not a number")))
+        }
+        let get = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(v) = get("AIHUB_LISTEN") {
+            self.listen = Some(v);
+        }
+        if let Some(v) = get("AIHUB_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("AIHUB_REDIS_URL") {
+            self.redis_url = Some(v);
+        }
+        if let Some(v) = get("AIHUB_MASTER_KEY") {
+            self.master_key = Some(v);
+        }
+        if let Some(v) = get("AIHUB_MAX_BODY_BYTES") {
+            self.max_body_bytes = Some(num("AIHUB_MAX_BODY_BYTES", v)?);
+        }
+        if let Some(v) = get("AIHUB_UPSTREAM_TIMEOUT_SECS") {
+            self.upstream_timeout_secs = Some(num("AIHUB_UPSTREAM_TIMEOUT_SECS", v)?);
+        }
+        if let Some(v) = get("AIHUB_UPSTREAM_READ_TIMEOUT_SECS") {
+            self.upstream_read_timeout_secs = Some(num("AIHUB_UPSTREAM_READ_TIMEOUT_SECS", v)?);
+        }
+        if let Some(v) = get("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS") {
+            self.upstream_connect_timeout_secs = Some(num("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS", v)?);
+        }
+        if let Some(v) = get("AIHUB_UPSTREAM_MAX_RETRIES") {
+            self.upstream_max_retries = Some(num("AIHUB_UPSTREAM_MAX_RETRIES", v)?);
+        }
+        if let Some(v) = get("AIHUB_SESSION_TTL_HOURS") {
+            self.session_ttl_hours = Some(num("AIHUB_SESSION_TTL_HOURS", v)?);
+        }
+        Ok(())
+    }
+}

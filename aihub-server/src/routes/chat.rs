@@ -1,0 +1,264 @@
+//! `POST /v1/chat/completions`, streamed and not.
+//!
+//! Usage is always taken from the upstream (streams always ask for it) and recorded
+//! durably before the response completes; it is shown to the caller only when asked for.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use aihub_core::stream::{ChatAccumulator, ChatStream};
+use aihub_core::{ChatCompletionChunk, ChatCompletionRequest, Error, RequestOptions, Usage};
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+
+use crate::auth::KeyAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::json::Json;
+use crate::routing::RoutedModel;
+use crate::state::AppState;
+use crate::usage::RequestOutcome;
+
+/// A new gateway request id.
+pub fn request_id() -> String {
+    format!("req_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `response` with an `x-request-id` header.
+pub fn with_request_id(mut response: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// Checks what the upstream would reject anyway, so the caller gets a precise 400 at once.
+fn validate(request: &ChatCompletionRequest) -> ApiResult<()> {
+    if request.model.trim().is_empty() {
+        return Err(ApiError::bad_request("'model' must not be empty.", "model"));
+    }
+    if request.messages.is_empty() {
+        return Err(ApiError::bad_request("'messages' must contain at least one message.", "messages"));
+    }
+    if let Some(t) = request.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(ApiError::bad_request(format!("'temperature' must be between 0 and 2, got {t}."), "temperature"));
+    }
+    if let Some(p) = request.top_p
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err(ApiError::bad_request(format!("'top_p' must be between 0 and 1, got {p}."), "top_p"));
+    }
+    if request.n == Some(0) || request.n.is_some_and(|n| n > 128) {
+        return Err(ApiError::bad_request("'n' must be between 1 and 128.", "n"));
+    }
+    if request.stream_options.is_some() && !request.is_stream() {
+        return Err(ApiError::bad_request("'stream_options' is only allowed when 'stream' is true.", "stream_options"));
+    }
+    Ok(())
+}
+
+/// Usage estimated locally when the upstream reported none (a stream cut short).
+fn estimate_usage(model: &str, prompt_tokens: u64, acc: &ChatAccumulator) -> Usage {
+    let completion = aihub_core::tokens::count_text(model, acc.content());
+    Usage::new(prompt_tokens, u64::try_from(completion).unwrap_or(u64::MAX))
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn completions(
+    State(state): State<AppState>,
+    auth: KeyAuth,
+    Json(mut request): Json<ChatCompletionRequest>,
+) -> ApiResult<Response> {
+    validate(&request)?;
+    let routed = state.models.resolve(&request.model)?;
+    request.model.clone_from(&routed.id);
+    let id = request_id();
+    let started = state.now_ms();
+    let options = RequestOptions {
+        request_id: Some(id.clone()),
+        ..RequestOptions::default()
+    };
+    if request.is_stream() {
+        return stream(state, auth, routed, request, options, id, started).await;
+    }
+    let result = state.client.chat().create_with(request, &options).await;
+    let (usage, status, error) = match &result {
+        Ok(c) => (c.usage.clone().unwrap_or_default(), 200, None),
+        Err(e) => (Usage::default(), e.status(), Some(e.kind())),
+    };
+    let outcome = RequestOutcome {
+        request_id: &id,
+        auth: &auth,
+        model: &routed,
+        usage: &usage,
+        started_ms: started,
+        finished_ms: state.now_ms(),
+        ttft_ms: None,
+        status,
+        error_type: error,
+        stream: false,
+    };
+    state.usage.record(outcome.record()).await;
+    match result {
+        Ok(completion) => Ok(with_request_id(axum::Json(completion).into_response(), &id)),
+        Err(e) => Err(ApiError::from_upstream(e.with_request_id(Some(id)))),
+    }
+}
+
+async fn stream(
+    state: AppState,
+    auth: KeyAuth,
+    routed: RoutedModel,
+    request: ChatCompletionRequest,
+    options: RequestOptions,
+    id: String,
+    started: i64,
+) -> ApiResult<Response> {
+    let wants_usage = request.wants_stream_usage();
+    let prompt_estimate = u64::try_from(aihub_core::tokens::count_request(&request)).unwrap_or(0);
+    let upstream = match state.client.chat().stream_with(request, &options).await {
+        Ok(s) => s,
+        Err(e) => {
+            let outcome = RequestOutcome {
+                request_id: &id,
+                auth: &auth,
+                model: &routed,
+                usage: &Usage::default(),
+                started_ms: started,
+                finished_ms: state.now_ms(),
+                ttft_ms: None,
+                status: e.status(),
+                error_type: Some(e.kind()),
+                stream: true,
+            };
+            state.usage.record(outcome.record()).await;
+            return Err(ApiError::from_upstream(e.with_request_id(Some(id))));
+        }
+    };
+    let recorder = StreamRecorder {
+        state,
+        auth,
+        routed,
+        id: id.clone(),
+        started,
+        prompt_estimate,
+        ttft_ms: None,
+        acc: ChatAccumulator::new(),
+        done: false,
+    };
+    let body = sse_body(upstream, recorder, wants_usage);
+    let sse = Sse::new(body).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(with_request_id(sse.into_response(), &id))
+}
+
+fn sse_body(
+    mut upstream: ChatStream,
+    mut recorder: StreamRecorder,
+    wants_usage: bool,
+) -> impl futures::Stream<Item = Result<Event, Infallible>> {
+    async_stream::stream! {
+        let mut failure: Option<Error> = None;
+        while let Some(item) = upstream.next().await {
+            match item {
+                Ok(chunk) => {
+                    recorder.observe(&chunk);
+                    let usage_only = chunk.choices.is_empty() && chunk.usage.is_some();
+                    if usage_only && !wants_usage {
+                        continue;
+                    }
+                    match serde_json::to_string(&chunk) {
+                        Ok(json) => yield Ok(Event::default().data(json)),
+                        Err(e) => tracing::error!(error = %e, "could not encode a chunk"),
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(upstream);
+        let error_event = failure.as_ref().map(|e| {
+            let e = ApiError::from_upstream(e.clone().with_request_id(Some(recorder.id.clone()))).0;
+            Event::default().data(e.to_openai_json().to_string())
+        });
+        recorder.finish(failure.as_ref()).await;
+        if let Some(event) = error_event {
+            yield Ok(event);
+        }
+        yield Ok(Event::default().data("[DONE]"));
+    }
+}
+
+/// Watches a stream go by and records its usage when it ends — or, when the client goes
+/// away first, when it is dropped (the upstream request is cancelled with it).
+struct StreamRecorder {
+    state: AppState,
+    auth: KeyAuth,
+    routed: RoutedModel,
+    id: String,
+    started: i64,
+    prompt_estimate: u64,
+    ttft_ms: Option<i64>,
+    acc: ChatAccumulator,
+    done: bool,
+}
+
+impl StreamRecorder {
+    fn observe(&mut self, chunk: &ChatCompletionChunk) {
+        if self.ttft_ms.is_none()
+            && chunk.choices.iter().any(|c| {
+                c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
+                    || c.delta.tool_calls.is_some()
+                    || c.delta.reasoning_content.is_some()
+            })
+        {
+            self.ttft_ms = Some(self.state.now_ms() - self.started);
+        }
+        self.acc.push(chunk);
+    }
+
+    fn outcome_record(&self, status: u16, error: Option<&str>) -> crate::store::UsageRecord {
+        let usage = self
+            .acc
+            .usage()
+            .cloned()
+            .unwrap_or_else(|| estimate_usage(&self.routed.id, self.prompt_estimate, &self.acc));
+        RequestOutcome {
+            request_id: &self.id,
+            auth: &self.auth,
+            model: &self.routed,
+            usage: &usage,
+            started_ms: self.started,
+            finished_ms: self.state.now_ms(),
+            ttft_ms: self.ttft_ms,
+            status,
+            error_type: error,
+            stream: true,
+        }
+        .record()
+    }
+
+    async fn finish(&mut self, failure: Option<&Error>) {
+        self.done = true;
+        let record = match failure {
+            None => self.outcome_record(200, None),
+            Some(e) => self.outcome_record(e.status(), Some(e.kind())),
+        };
+        self.state.usage.record(record).await;
+    }
+}
+
+impl Drop for StreamRecorder {
+    fn drop(&mut self) {
+        if !self.done {
+            // 499: the client closed the connection before the stream ended.
+            let record = self.outcome_record(499, Some("client_disconnected"));
+            self.state.usage.record_detached(record);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! HTTP routes: thin handlers that extract, call library code, and answer.
+
+pub mod account;
+pub mod admin;
+pub mod chat;
+pub mod models;
+pub mod usage;

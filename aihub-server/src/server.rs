@@ -1,0 +1,56 @@
+//! The router and the listener.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::routes::{account, admin, chat, models, usage};
+use crate::state::AppState;
+
+/// The whole HTTP surface of the gateway.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/chat/completions", post(chat::completions))
+        .route("/embeddings", post(models::embeddings))
+        .route("/models", get(models::list));
+    let api = Router::new()
+        .route("/auth/register", post(account::register))
+        .route("/auth/login", post(account::login))
+        .route("/auth/api-keys", post(account::create_key).get(account::list_keys))
+        .route("/auth/api-keys/{id}", delete(account::revoke_key))
+        .route("/usage/current", get(usage::current))
+        .route("/usage/history", get(usage::history))
+        .route("/usage/cost", get(usage::cost))
+        .route("/admin/users", post(admin::create_user_route))
+        .route("/admin/api-keys", post(admin::create_key_route));
+    Router::new()
+        .nest("/v1", v1)
+        .nest("/api/v1", api)
+        .route("/health", get(|| async { "ok" }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("Unknown endpoint {}.", uri.path()), "unknown_url")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let e = aihub_core::Error::bad_request("This method is not allowed on this endpoint.", None);
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(e.to_openai_json()))
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then lets open requests
+/// finish. TCP_NODELAY is set on every accepted socket.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(listener, app).tcp_nodelay(true).with_graceful_shutdown(shutdown).await
+}

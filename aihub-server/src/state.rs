@@ -1,0 +1,117 @@
+//! The shared state handlers see.
+
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aihub_core::Client;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::routing::ModelRouter;
+use crate::store::Store;
+use crate::usage::UsageWriter;
+
+/// Where the time comes from: the system clock, or a test's.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+/// The gateway's services.
+pub struct Services {
+    /// Validated configuration.
+    pub config: Config,
+    /// Accounts, keys and usage.
+    pub store: Store,
+    /// Model name → provider.
+    pub models: ModelRouter,
+    /// aihub-core's client in direct mode over the configured providers.
+    pub client: Client,
+    /// Durable usage recording.
+    pub usage: UsageWriter,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("listen", &self.0.config.listen).finish_non_exhaustive()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// Background work owned by a running gateway; await [`Background::drain`] after the
+/// last request to flush every usage record.
+#[derive(Debug)]
+pub struct Background {
+    usage: JoinHandle<()>,
+}
+
+impl Background {
+    /// Waits until every queued usage record is written. Call after the server stopped
+    /// and every [`AppState`] clone is gone.
+    pub async fn drain(self) {
+        let _ = self.usage.await;
+    }
+}
+
+impl AppState {
+    /// Connects the store, builds the client and starts the usage writer.
+    pub async fn start(config: Config, clock: Option<Clock>) -> Result<(Self, Background), String> {
+        let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        Self::with_store(config, store, clock).await
+    }
+
+    /// Like [`start`](Self::start) with an already connected store.
+    pub async fn with_store(config: Config, store: Store, clock: Option<Clock>) -> Result<(Self, Background), String> {
+        let mut builder = Client::builder()
+            .keys_from_env(false)
+            .catalog(config.catalog.clone())
+            .timeout(Some(config.upstream_timeout))
+            .read_timeout(Some(config.upstream_read_timeout))
+            .connect_timeout(Some(config.upstream_connect_timeout))
+            .max_retries(config.upstream_max_retries);
+        for p in config.providers.values() {
+            builder = builder.provider(p.adapter.clone());
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        let spill = spill_path(&config.database_url);
+        let (usage, task) = UsageWriter::start(store.clone(), spill).await;
+        let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());
+        let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
+        let state = Self(Arc::new(Services {
+            config,
+            store,
+            models,
+            client,
+            usage,
+            clock,
+        }));
+        Ok((state, Background { usage: task }))
+    }
+
+    /// Unix milliseconds now, by the state's clock.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+}
+
+/// The spill file sits next to an SQLite database, or in the working directory.
+fn spill_path(database_url: &str) -> PathBuf {
+    let sqlite_path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"));
+    match sqlite_path {
+        Some(p) => PathBuf::from(format!("{p}.usage-spill.jsonl")),
+        None => PathBuf::from("aihub-usage-spill.jsonl"),
+    }
+}

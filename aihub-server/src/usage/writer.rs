@@ -1,0 +1,140 @@
+//! The usage writer: one task owns all usage inserts.
+//!
+//! Handlers send a record and wait for its acknowledgement; the task takes every record
+//! waiting (up to [`MAX_BATCH`]) and inserts them in one transaction, so concurrent requests
+//! share one commit. A batch the database refuses is retried, then appended to a spill file
+//! (fsynced) that is replayed at the next start: a completed request's record is never lost.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::store::{Store, UsageRecord};
+
+/// Most records committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+const QUEUE: usize = 8192;
+
+struct Job {
+    record: UsageRecord,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// Handle to the usage writer task. Cloning shares the task.
+#[derive(Debug, Clone)]
+pub struct UsageWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("record", &self.record.id).finish()
+    }
+}
+
+impl UsageWriter {
+    /// Starts the writer; replays `spill` first if a previous run left records there.
+    /// The task ends, having written everything sent, when every handle is dropped.
+    pub async fn start(store: Store, spill: PathBuf) -> (Self, JoinHandle<()>) {
+        replay_spill(&store, &spill).await;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(run(store, spill, rx));
+        (Self { tx }, task)
+    }
+
+    /// Writes `record` and returns once it is committed (or spilled to disk).
+    pub async fn record(&self, record: UsageRecord) {
+        let (done, wait) = oneshot::channel();
+        let id = record.id.clone();
+        if self.tx.send(Job { record, done: Some(done) }).await.is_err() {
+            tracing::error!(usage_id = %id, "usage writer stopped; record not written");
+            return;
+        }
+        let _ = wait.await;
+    }
+
+    /// Queues `record` without waiting (for a client that went away mid-stream).
+    pub fn record_detached(&self, record: UsageRecord) {
+        let tx = self.tx.clone();
+        // A full queue must not drop the record: hand it to a task that waits for room.
+        if let Err(mpsc::error::TrySendError::Full(job)) = tx.try_send(Job { record, done: None }) {
+            tokio::spawn(async move {
+                let _ = tx.send(job).await;
+            });
+        }
+    }
+}
+
+async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let records: Vec<UsageRecord> = batch.iter().map(|j| j.record.clone()).collect();
+        write_batch(&store, &spill, &records).await;
+        let touched: Vec<(String, i64)> = records
+            .iter()
+            .filter_map(|r| r.api_key_id.clone().map(|k| (k, r.created_at)))
+            .collect();
+        if let Err(e) = store.touch_api_keys(&touched).await {
+            tracing::warn!(error = %e, "could not update keys' last use");
+        }
+        for job in batch.drain(..) {
+            if let Some(done) = job.done {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+async fn write_batch(store: &Store, spill: &PathBuf, records: &[UsageRecord]) {
+    let mut wait = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match store.insert_usage(records).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, records = records.len(), "usage insert failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+    match append_spill(spill, records).await {
+        Ok(()) => tracing::error!(
+            records = records.len(),
+            file = %spill.display(),
+            "database unavailable: usage records kept in the spill file, replayed at next start"
+        ),
+        Err(e) => tracing::error!(error = %e, records = records.len(), "usage records could not be written anywhere"),
+    }
+}
+
+async fn append_spill(path: &PathBuf, records: &[UsageRecord]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for r in records {
+        text.push_str(&serde_json::to_string(r).map_err(std::io::Error::other)?);
+        text.push('\n');
+    }
+    let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+    f.write_all(text.as_bytes()).await?;
+    f.sync_all().await
+}
+
+async fn replay_spill(store: &Store, path: &PathBuf) {
+    let Ok(text) = tokio::fs::read_to_string(path).await else {
+        return;
+    };
+    let records: Vec<UsageRecord> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    if records.is_empty() {
+        let _ = tokio::fs::remove_file(path).await;
+        return;
+    }
+    match store.insert_usage_idempotent(&records).await {
+        Ok(()) => {
+            tracing::info!(records = records.len(), "replayed spilled usage records");
+            let _ = tokio::fs::remove_file(path).await;
+        }
+        Err(e) => tracing::error!(error = %e, "spilled usage records could not be replayed yet; kept for the next start"),
+    }
+}

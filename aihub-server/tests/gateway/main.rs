@@ -1,0 +1,226 @@
+//! The gateway end to end over real sockets: mock-upstream behind it, SQLite under it.
+
+mod accounts;
+mod crash;
+mod errors;
+mod ingress;
+mod streaming;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use aihub_server::config::{Config, RawConfig};
+use aihub_server::{AppState, Background};
+use mock_upstream::MockServer;
+use serde_json::{Value, json};
+
+/// Master key of test gateways.
+pub const MASTER: &str = "test-master-key";
+
+/// A running gateway with its mock upstream.
+pub struct Gateway {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The mock upstream behind it.
+    pub mock: MockServer,
+    /// State, for direct store checks.
+    pub state: AppState,
+    /// Milliseconds added to the system clock (to move time forward).
+    pub clock_offset: Arc<AtomicI64>,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    background: Option<Background>,
+}
+
+/// Prices of the simulated models (the real models' list prices).
+pub const TEST_CATALOG: &str = r#"
+[[models]]
+id = "mock/gpt-4o-mini"
+context_window = 128000
+[models.price]
+currency = "USD"
+input = "0.15"
+cached_input = "0.075"
+output = "0.60"
+as_of = "2026-11-22"
+source = "test"
+
+[[models]]
+id = "mock/text-embedding-3-small"
+mode = "embedding"
+context_window = 8191
+[models.price]
+currency = "USD"
+input = "0.02"
+output = "0"
+as_of = "2026-11-22"
+source = "test"
+
+[[models]]
+id = "mock-anthropic/claude-sonnet-4-5"
+context_window = 200000
+[models.price]
+currency = "USD"
+input = "3"
+output = "15"
+as_of = "2026-11-22"
+source = "test"
+
+[[models]]
+id = "mock-gemini/gemini-2.5-flash"
+context_window = 1048576
+[models.price]
+currency = "USD"
+input = "0.30"
+output = "2.50"
+as_of = "2026-11-22"
+source = "test"
+"#;
+
+/// Configuration text for a gateway in front of `mock`.
+pub fn config_text(mock: &MockServer, extra: &str) -> String {
+    format!(
+        r#"
+        listen = "127.0.0.1:0"
+        master_key = "{MASTER}"
+        upstream_max_retries = 0
+        upstream_timeout_secs = 2
+        max_body_bytes = 65536
+        {extra}
+        catalog = '''{TEST_CATALOG}'''
+        [providers.mock]
+        kind = "openai"
+        base_url = "{openai}"
+        api_key = "sk-mock"
+        [providers.mock-anthropic]
+        kind = "anthropic"
+        base_url = "{anthropic}"
+        api_key = "sk-ant-mock"
+        [providers.mock-gemini]
+        kind = "gemini"
+        base_url = "{gemini}"
+        api_key = "g-mock"
+        "#,
+        openai = mock.openai_base(),
+        anthropic = mock.anthropic_base(),
+        gemini = mock.gemini_base(),
+    )
+}
+
+impl Gateway {
+    /// Starts a gateway on a fresh SQLite file.
+    pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// Starts a gateway with extra top-level configuration.
+    pub async fn start_with(extra: &str) -> Self {
+        let mock = mock_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("aihub.db");
+        let text = format!("database_url = \"sqlite://{}\"\n{}", db.display(), config_text(&mock, extra));
+        let config = Config::resolve(RawConfig::parse(&text).unwrap(), &|_| None).unwrap();
+        let offset = Arc::new(AtomicI64::new(0));
+        let o = offset.clone();
+        let clock = Arc::new(move || aihub_server::timeutil::now_ms() + o.load(Ordering::SeqCst));
+        let (state, background) = AppState::start(config, Some(clock)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let s = state.clone();
+        let server = tokio::spawn(async move {
+            aihub_server::serve(listener, s, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            url,
+            mock,
+            state,
+            clock_offset: offset,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            shutdown: Some(tx),
+            server: Some(server),
+            background: Some(background),
+        }
+    }
+
+    /// Stops the server and waits until every usage record is written.
+    pub async fn stop(mut self) -> AppState {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+        self.state.clone()
+    }
+
+    /// A new user with a session token and an API key: `(token, key)`.
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let creds = json!({"email": email, "password": "a long password"});
+        let r = self.post("/api/v1/auth/register", None, &creds).await;
+        assert_eq!(r.0, 201, "{}", r.1);
+        let (status, body) = self.post("/api/v1/auth/login", None, &creds).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        let (status, body) = self.post("/api/v1/auth/api-keys", Some(&token), &json!({"name": "test"})).await;
+        assert_eq!(status, 201, "{body}");
+        (token, body["key"].as_str().unwrap().to_owned())
+    }
+
+    /// POSTs JSON; returns status and JSON body (Null when not JSON).
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs; returns status and JSON body.
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.url));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until the user's usage history has `n` records, and returns them.
+    pub async fn wait_for_records(&self, token: &str, n: usize) -> Vec<Value> {
+        for _ in 0..100 {
+            let (_, body) = self.get("/api/v1/usage/history?limit=1000", Some(token)).await;
+            let rows = body["data"].as_array().cloned().unwrap_or_default();
+            if rows.len() >= n {
+                return rows;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {n} usage records after 5 s");
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        drop(self.background.take());
+    }
+}
+
+/// A minimal chat body.
+pub fn chat(model: &str, text: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": text}]})
+}
