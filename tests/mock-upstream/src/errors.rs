@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::scenario::Scenario;
-use crate::state::AppState;
+use crate::state::{AppState, BODY_LIMIT};
 
 /// Which provider's wire format a route speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +137,13 @@ impl ApiError {
         }
         response
     }
+}
+
+/// Reads a request body (up to [`BODY_LIMIT`]); too large a body is a 413 in the dialect's shape.
+pub async fn read_body(body: axum::body::Body, dialect: Dialect) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::new(413, "Request body too large").render(dialect))
 }
 
 /// A JSON response with this status.
