@@ -41,11 +41,16 @@ use tokio::task::JoinHandle;
 
 pub use errors::Dialect;
 pub use reply::WORDS;
-pub use scenario::{SCENARIO_HEADER, SCENARIO_ID_HEADER, Scenario};
+pub use scenario::{KNOBS, SCENARIO_HEADER, SCENARIO_ID_HEADER, Scenario};
 pub use state::{MockConfig, RECORD_LIMIT, RecordedRequest};
 pub use tokens::{REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, count as count_tokens, warm_up};
 
 use errors::ApiError;
+
+/// Runs the README's Rust examples as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 use state::AppState;
 
 /// The simulator's routes, with fresh state.

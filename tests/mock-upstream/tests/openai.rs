@@ -127,6 +127,20 @@ async fn stream_shape_with_include_usage() {
         .collect();
     let mut plain = request.clone();
     plain["stream"] = json!(false);
+    // OpenAI refuses stream_options without stream.
+    let refused = client()
+        .post(format!("{}/chat/completions", s.openai_base()))
+        .bearer_auth("k")
+        .json(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"]["param"],
+        "stream_options"
+    );
+    plain.as_object_mut().unwrap().remove("stream_options");
     let body: Value = client()
         .post(format!("{}/chat/completions", s.openai_base()))
         .bearer_auth("k")

@@ -155,6 +155,13 @@ fn validate_chat(request: &Value, model_required: bool) -> Result<&Vec<Value>, A
             Some(_) => {}
         }
     }
+    let streaming = request.get("stream").and_then(Value::as_bool) == Some(true);
+    if !streaming && request.get("stream_options").is_some_and(|o| !o.is_null()) {
+        return Err(ApiError::invalid(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        )
+        .param("stream_options"));
+    }
     if let Some(tools) = request.get("tools").and_then(Value::as_array) {
         for (i, tool) in tools.iter().enumerate() {
             if tool
@@ -244,15 +251,20 @@ fn tools(request: &Value) -> Vec<ToolDecl<'_>> {
 }
 
 fn tool_choice(choice: Option<&Value>) -> ToolChoice {
-    match choice {
-        Some(Value::String(s)) if s == "none" => ToolChoice::Never,
-        Some(Value::String(s)) if s == "required" => ToolChoice::Required,
-        Some(Value::Object(_)) => choice
-            .and_then(|c| c.pointer("/function/name"))
+    let Some(choice) = choice else {
+        return ToolChoice::Auto;
+    };
+    if let Some(name) = choice.pointer("/function/name").and_then(Value::as_str) {
+        return ToolChoice::Named(name.to_owned());
+    }
+    let mode = choice.as_str().or_else(|| {
+        choice
+            .pointer("/allowed_tools/mode")
             .and_then(Value::as_str)
-            .map_or(ToolChoice::Required, |name| {
-                ToolChoice::Named(name.to_owned())
-            }),
+    });
+    match mode {
+        Some("none") => ToolChoice::Never,
+        Some("required") => ToolChoice::Required,
         _ => ToolChoice::Auto,
     }
 }
@@ -450,5 +462,12 @@ mod tests {
             )
             .is_ok()
         );
+        let e = validate_chat(
+            &json!({"model": "m", "stream_options": {"include_usage": true},
+                "messages": [{"role": "user", "content": "x"}]}),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("stream_options"));
     }
 }
