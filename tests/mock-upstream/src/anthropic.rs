@@ -12,7 +12,7 @@ use crate::errors::{
     ApiError, Call, Dialect, json_response, malformed_line, read_body, stream_error_event,
 };
 use crate::openai::BAD_KEY;
-use crate::reply::{Finish, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
+use crate::reply::{Finish, JsonReply, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
 use crate::scenario::Scenario;
 use crate::state::AppState;
 use crate::stream::{self, Faults, Frame, Role};
@@ -342,6 +342,9 @@ async fn messages_inner(app: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -
         tools: tools(&request),
         tool_choice: tool_choice(request.get("tool_choice")),
         max_tokens: request.get("max_tokens").and_then(Value::as_u64),
+        json: request
+            .pointer("/output_format/schema")
+            .map(JsonReply::Schema),
     };
     let reply = Reply::plan(&input, &call.scenario);
     let usage = usage(prompt_tokens, &reply, &call.scenario);
@@ -494,6 +497,7 @@ mod tests {
                 tools: vec![],
                 tool_choice: ToolChoice::Auto,
                 max_tokens: None,
+                json: None,
             },
             &Scenario::default(),
         );

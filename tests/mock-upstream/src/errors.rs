@@ -88,6 +88,7 @@ impl ApiError {
             (529, Dialect::Anthropic) => Self::new(529, "Overloaded"),
             (404, _) if openai => Self::new(404, format!("The model `{model}` does not exist or you do not have access to it."))
                 .code("model_not_found"),
+            (404, Dialect::Gemini) => Self::new(404, format!("models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")),
             (404, _) => Self::new(404, format!("model: {model}")),
             (401, _) if openai => Self::new(401, "Incorrect API key provided.").code("invalid_api_key"),
             (401, Dialect::Anthropic) => Self::new(401, "invalid x-api-key"),

@@ -12,7 +12,7 @@ use crate::errors::{
     ApiError, Call, Dialect, json_response, malformed_line, read_body, stream_error_event,
 };
 use crate::openai::{BAD_KEY, DEFAULT_DIMENSIONS};
-use crate::reply::{Finish, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
+use crate::reply::{Finish, JsonReply, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
 use crate::scenario::{Scenario, percent_decode, query_param};
 use crate::state::AppState;
 use crate::stream::{self, Faults, Frame, Role};
@@ -318,6 +318,18 @@ fn usage(prompt: u32, candidates: u32, reply: &Reply, scenario: &Scenario) -> wi
     }
 }
 
+/// `generationConfig.responseMimeType: application/json`, with `responseSchema` or `responseJsonSchema`.
+fn json_reply(request: &Value) -> Option<JsonReply<'_>> {
+    let config = field(request, "generationConfig", "generation_config")?;
+    let mime = field(config, "responseMimeType", "response_mime_type").and_then(Value::as_str);
+    if mime != Some("application/json") {
+        return None;
+    }
+    let schema = field(config, "responseSchema", "response_schema")
+        .or_else(|| field(config, "responseJsonSchema", "response_json_schema"));
+    Some(schema.map_or(JsonReply::AnyObject, JsonReply::Schema))
+}
+
 fn finish_reason(finish: Finish) -> &'static str {
     match finish {
         Finish::Length => "MAX_TOKENS",
@@ -374,6 +386,7 @@ fn generate(
         max_tokens: field(request, "generationConfig", "generation_config")
             .and_then(|c| field(c, "maxOutputTokens", "max_output_tokens"))
             .and_then(Value::as_u64),
+        json: json_reply(request),
     };
     let reply = Reply::plan(&input, &call.scenario);
     let id = app.next_id();
@@ -525,6 +538,7 @@ mod tests {
                 tools: vec![],
                 tool_choice: ToolChoice::Auto,
                 max_tokens: None,
+                json: None,
             },
             &Scenario {
                 reasoning_tokens: Some(5),

@@ -12,7 +12,7 @@ use super::{
     requested_model, wire,
 };
 use crate::errors::{ApiError, Call, Dialect, malformed_line, stream_error_event};
-use crate::reply::{Finish, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
+use crate::reply::{Finish, JsonReply, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
 use crate::scenario::Scenario;
 use crate::state::AppState;
 use crate::stream::{self, Faults, Frame, Role};
@@ -52,6 +52,7 @@ pub(super) async fn chat_inner(
             .get("max_completion_tokens")
             .or_else(|| request.get("max_tokens"))
             .and_then(Value::as_u64),
+        json: json_reply(request.get("response_format")),
     };
     let reply = Reply::plan(&input, &call.scenario);
     let usage = usage(prompt_tokens, &reply, &call.scenario);
@@ -266,6 +267,16 @@ fn tool_choice(choice: Option<&Value>) -> ToolChoice {
         Some("none") => ToolChoice::Never,
         Some("required") => ToolChoice::Required,
         _ => ToolChoice::Auto,
+    }
+}
+
+/// `response_format`: `json_schema` (its `schema`) or `json_object`.
+fn json_reply(format: Option<&Value>) -> Option<JsonReply<'_>> {
+    let format = format?;
+    match format.get("type").and_then(Value::as_str) {
+        Some("json_schema") => format.pointer("/json_schema/schema").map(JsonReply::Schema),
+        Some("json_object") => Some(JsonReply::AnyObject),
+        _ => None,
     }
 }
 
