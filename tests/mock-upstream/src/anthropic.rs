@@ -2,15 +2,17 @@
 
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::errors::{ApiError, Call, Dialect, json_response, malformed_line, stream_error_event};
+use crate::errors::{
+    ApiError, Call, Dialect, json_response, malformed_line, read_body, stream_error_event,
+};
 use crate::openai::BAD_KEY;
-use crate::reply::{Finish, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
+use crate::reply::{Finish, JsonReply, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
 use crate::scenario::Scenario;
 use crate::state::AppState;
 use crate::stream::{self, Faults, Frame, Role};
@@ -19,12 +21,12 @@ use crate::tokens::PromptCounter;
 const D: Dialect = Dialect::Anthropic;
 
 /// `POST /v1/messages`.
-pub async fn messages(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let response = messages_inner(&app, &headers, &body).await;
+pub async fn messages(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let response = match read_body(body, D).await {
+        Ok(body) => messages_inner(&app, &parts.headers, &body).await,
+        Err(response) => response,
+    };
     with_request_id(&app, response)
 }
 
@@ -340,6 +342,9 @@ async fn messages_inner(app: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -
         tools: tools(&request),
         tool_choice: tool_choice(request.get("tool_choice")),
         max_tokens: request.get("max_tokens").and_then(Value::as_u64),
+        json: request
+            .pointer("/output_format/schema")
+            .map(JsonReply::Schema),
     };
     let reply = Reply::plan(&input, &call.scenario);
     let usage = usage(prompt_tokens, &reply, &call.scenario);
@@ -420,30 +425,20 @@ fn stream_frames(id: &str, model: &str, reply: &Reply, usage: &Value) -> Vec<Fra
             &json!({"type": "content_block_start", "index": 0, "content_block": block}),
         ),
     ));
-    frames.push(Frame::new(
-        Role::Preamble,
-        event("ping", &json!({"type": "ping"})),
-    ));
+    frames.push(static_frame(Role::Preamble, PING));
+    // Deltas are the bulk of a stream: written from a template, not built as `Value`s.
+    let (kind, field) = match reply.body {
+        ReplyBody::Text(_) => ("text_delta", "text"),
+        ReplyBody::Tool(_) => ("input_json_delta", "partial_json"),
+    };
     for (piece, tokens) in reply.pieces().iter().zip(&reply.chunk_tokens) {
-        let delta = match reply.body {
-            ReplyBody::Text(_) => json!({"type": "text_delta", "text": piece}),
-            ReplyBody::Tool(_) => json!({"type": "input_json_delta", "partial_json": piece}),
-        };
-        frames.push(Frame::new(
-            Role::Content(*tokens),
-            event(
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
-            ),
-        ));
+        let text = format!(
+            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"{kind}\",\"{field}\":{}}}}}\n\n",
+            serde_json::to_string(piece).unwrap_or_default()
+        );
+        frames.push(Frame::new(Role::Content(*tokens), text));
     }
-    frames.push(Frame::new(
-        Role::Terminal,
-        event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": 0}),
-        ),
-    ));
+    frames.push(static_frame(Role::Terminal, BLOCK_STOP));
     frames.push(Frame::new(
         Role::Terminal,
         event(
@@ -453,11 +448,20 @@ fn stream_frames(id: &str, model: &str, reply: &Reply, usage: &Value) -> Vec<Fra
                 "usage": {"output_tokens": usage["output_tokens"]}}),
         ),
     ));
-    frames.push(Frame::new(
-        Role::Terminal,
-        event("message_stop", &json!({"type": "message_stop"})),
-    ));
+    frames.push(static_frame(Role::Terminal, MESSAGE_STOP));
     frames
+}
+
+const PING: &[u8] = b"event: ping\ndata: {\"type\":\"ping\"}\n\n";
+const BLOCK_STOP: &[u8] =
+    b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+const MESSAGE_STOP: &[u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+fn static_frame(role: Role, bytes: &'static [u8]) -> Frame {
+    Frame {
+        bytes: Bytes::from_static(bytes),
+        role,
+    }
 }
 
 #[cfg(test)]
@@ -493,6 +497,7 @@ mod tests {
                 tools: vec![],
                 tool_choice: ToolChoice::Auto,
                 max_tokens: None,
+                json: None,
             },
             &Scenario::default(),
         );

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::scenario::Scenario;
-use crate::state::AppState;
+use crate::state::{AppState, BODY_LIMIT};
 
 /// Which provider's wire format a route speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,19 @@ pub enum Dialect {
     /// Google Gemini (Generative Language API).
     Gemini,
 }
+
+const ANTHROPIC_RATE_LIMIT: &str =
+    "Number of request tokens has exceeded your per-minute rate limit";
+const GEMINI_EXHAUSTED: &str = "Resource has been exhausted (e.g. check quota).";
+const OPENAI_RATE_LIMIT: &str = "on requests per min (RPM): Limit 3, Used 3, Requested 1. \
+    Please try again in 20s.";
+const GEMINI_MODEL_NOT_FOUND: &str = "is not found for API version v1beta, or is not supported \
+    for generateContent. Call ListModels to see the list of available models and their supported methods.";
+const OPENAI_OVERLOADED: &str = "The engine is currently overloaded, please try again later.";
+const GEMINI_INTERNAL: &str = "An internal error has occurred. Please retry or report in \
+    https://developers.generativeai.google/guide/troubleshooting";
+const OPENAI_SERVER_ERROR: &str =
+    "The server had an error while processing your request. Sorry about that!";
 
 /// An error to send in a provider's shape.
 #[derive(Debug, Clone)]
@@ -80,21 +93,32 @@ impl ApiError {
     pub fn scripted(dialect: Dialect, status: u16, model: &str) -> Self {
         let openai = matches!(dialect, Dialect::OpenAi | Dialect::Azure);
         match (status, dialect) {
-            (429, Dialect::Anthropic) => Self::new(429, "Number of request tokens has exceeded your per-minute rate limit"),
-            (429, Dialect::Gemini) => Self::new(429, "Resource has been exhausted (e.g. check quota)."),
-            (429, _) => Self::new(429, format!("Rate limit reached for {model} on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s."))
-                .kind("requests")
-                .code("rate_limit_exceeded"),
+            (429, Dialect::Anthropic) => Self::new(429, ANTHROPIC_RATE_LIMIT),
+            (429, Dialect::Gemini) => Self::new(429, GEMINI_EXHAUSTED),
+            (429, _) => Self::new(
+                429,
+                format!("Rate limit reached for {model} {OPENAI_RATE_LIMIT}"),
+            )
+            .kind("requests")
+            .code("rate_limit_exceeded"),
             (529, Dialect::Anthropic) => Self::new(529, "Overloaded"),
-            (404, _) if openai => Self::new(404, format!("The model `{model}` does not exist or you do not have access to it."))
-                .code("model_not_found"),
+            (404, _) if openai => Self::new(
+                404,
+                format!("The model `{model}` does not exist or you do not have access to it."),
+            )
+            .code("model_not_found"),
+            (404, Dialect::Gemini) => {
+                Self::new(404, format!("models/{model} {GEMINI_MODEL_NOT_FOUND}"))
+            }
             (404, _) => Self::new(404, format!("model: {model}")),
-            (401, _) if openai => Self::new(401, "Incorrect API key provided.").code("invalid_api_key"),
+            (401, _) if openai => {
+                Self::new(401, "Incorrect API key provided.").code("invalid_api_key")
+            }
             (401, Dialect::Anthropic) => Self::new(401, "invalid x-api-key"),
-            (503, _) if openai => Self::new(503, "The engine is currently overloaded, please try again later."),
-            (500..=599, Dialect::Gemini) => Self::new(status, "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"),
+            (503, _) if openai => Self::new(503, OPENAI_OVERLOADED),
+            (500..=599, Dialect::Gemini) => Self::new(status, GEMINI_INTERNAL),
             (500..=599, Dialect::Anthropic) => Self::new(status, "Internal server error"),
-            (500..=599, _) => Self::new(status, "The server had an error while processing your request. Sorry about that!"),
+            (500..=599, _) => Self::new(status, OPENAI_SERVER_ERROR),
             _ => Self::new(status, format!("mock-upstream scripted error {status}")),
         }
     }
@@ -137,6 +161,13 @@ impl ApiError {
         }
         response
     }
+}
+
+/// Reads a request body (up to [`BODY_LIMIT`]); too large a body is a 413 in the dialect's shape.
+pub async fn read_body(body: axum::body::Body, dialect: Dialect) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::new(413, "Request body too large").render(dialect))
 }
 
 /// A JSON response with this status.

@@ -41,11 +41,16 @@ use tokio::task::JoinHandle;
 
 pub use errors::Dialect;
 pub use reply::WORDS;
-pub use scenario::{SCENARIO_HEADER, SCENARIO_ID_HEADER, Scenario};
+pub use scenario::{KNOBS, SCENARIO_HEADER, SCENARIO_ID_HEADER, Scenario};
 pub use state::{MockConfig, RECORD_LIMIT, RecordedRequest};
-pub use tokens::{REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, count as count_tokens};
+pub use tokens::{REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, count as count_tokens, warm_up};
 
 use errors::ApiError;
+
+/// Runs the README's Rust examples as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 use state::AppState;
 
 /// The simulator's routes, with fresh state.
@@ -130,6 +135,7 @@ async fn serve_state(
     app: Arc<AppState>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokens::warm_up().await;
     let listener = listener.tap_io(|tcp| {
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!("mock-upstream: TCP_NODELAY failed: {error}");
@@ -149,6 +155,7 @@ pub async fn spawn(addr: SocketAddr) -> std::io::Result<MockServer> {
 pub async fn spawn_with(addr: SocketAddr, config: MockConfig) -> std::io::Result<MockServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    tokens::warm_up().await;
     let app = AppState::new(config);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_state(listener, app.clone(), async move {

@@ -51,6 +51,7 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
+    mock_upstream::warm_up().await;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "mock-upstream listening on http://{addr}")?;
     stdout.flush()?;

@@ -48,6 +48,17 @@ pub struct ReplyInput<'a> {
     pub tool_choice: ToolChoice,
     /// The request's output-token limit.
     pub max_tokens: Option<u64>,
+    /// Structured output asked for (JSON mode or a JSON Schema).
+    pub json: Option<JsonReply<'a>>,
+}
+
+/// A structured-output request: the reply text is then JSON.
+#[derive(Debug, Clone, Copy)]
+pub enum JsonReply<'a> {
+    /// A sample instance of this JSON Schema.
+    Schema(&'a Value),
+    /// Any JSON object (`{"reply": "<generated words>"}`).
+    AnyObject,
 }
 
 /// Why the reply ended.
@@ -153,6 +164,24 @@ impl Reply {
                 chunk_tokens: pieces.iter().map(|p| count(p).max(1)).collect(),
                 body: ReplyBody::Text(pieces),
                 completion_tokens: count(content),
+                reasoning_tokens,
+                finish: Finish::Stop,
+            };
+        }
+        if let Some(json) = input.json {
+            let value = match json {
+                JsonReply::Schema(schema) => sample(schema, 0),
+                JsonReply::AnyObject => {
+                    let words = scenario.tokens.unwrap_or(chunks as u32) as usize;
+                    serde_json::json!({"reply": generate(input.last_user, words, 1).concat()})
+                }
+            };
+            let text = value.to_string();
+            let pieces = split_even(&text, chunks);
+            return Self {
+                chunk_tokens: pieces.iter().map(|p| count(p).max(1)).collect(),
+                body: ReplyBody::Text(pieces),
+                completion_tokens: count(&text),
                 reasoning_tokens,
                 finish: Finish::Stop,
             };
@@ -331,6 +360,7 @@ mod tests {
             tools,
             tool_choice: choice,
             max_tokens: None,
+            json: None,
         }
     }
 
@@ -386,6 +416,21 @@ mod tests {
             },
         );
         assert_eq!(z.text(), "");
+    }
+
+    #[test]
+    fn structured_output_is_json() {
+        let schema = json!({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}});
+        let mut i = input("x", vec![], ToolChoice::Auto);
+        i.json = Some(JsonReply::Schema(&schema));
+        let r = Reply::plan(&i, &Scenario::default());
+        let v: Value = serde_json::from_str(&r.text()).unwrap();
+        assert_eq!(v, json!({"name": "sample", "age": 42}));
+        assert_eq!(r.completion_tokens, count(&r.text()));
+        i.json = Some(JsonReply::AnyObject);
+        let r = Reply::plan(&i, &Scenario::default());
+        let v: Value = serde_json::from_str(&r.text()).unwrap();
+        assert_eq!(v["reply"].as_str().unwrap().split(' ').count(), 8);
     }
 
     #[test]

@@ -9,6 +9,26 @@ pub const SCENARIO_HEADER: &str = "x-mock";
 /// The header that groups requests for `fail_times` counting.
 pub const SCENARIO_ID_HEADER: &str = "x-mock-id";
 
+/// Every knob a scenario understands.
+pub const KNOBS: &[&str] = &[
+    "latency_ms",
+    "ttft_ms",
+    "tps",
+    "chunks",
+    "tokens",
+    "content",
+    "tool",
+    "status",
+    "retry_after",
+    "fail_times",
+    "drop_after",
+    "malformed",
+    "error_event",
+    "cached_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+];
+
 /// Default number of content chunks in a reply.
 pub const DEFAULT_CHUNKS: u32 = 8;
 /// Upper bound on `tokens` and `chunks`, so that a typo cannot exhaust memory.
@@ -267,6 +287,49 @@ mod tests {
         assert_eq!(s.error_event, Some(1));
         assert_eq!(percent_decode("a%2"), "a%2");
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn knob_list_matches_the_parser_and_the_readme() {
+        let readme = include_str!("../README.md");
+        for knob in KNOBS {
+            let value = if *knob == "status" { "500" } else { "1" };
+            Scenario::default().set(knob, value).unwrap();
+            assert!(
+                readme.contains(&format!("| `{knob}` |")),
+                "README documents {knob}"
+            );
+        }
+        let mut examples = 0;
+        let mut in_shell = false;
+        for line in readme.lines() {
+            if line.starts_with("```") {
+                in_shell = line == "```sh";
+                continue;
+            }
+            if !in_shell {
+                continue;
+            }
+            if let Some(rest) = line.split("x-mock: ").nth(1) {
+                let value = rest.split('\'').next().unwrap();
+                Scenario::default()
+                    .apply(value)
+                    .unwrap_or_else(|e| panic!("{value}: {e}"));
+                examples += 1;
+            }
+            for part in line
+                .split(['"', '\'', '/'])
+                .filter(|p| p.contains('@') && p.contains('='))
+            {
+                let (_, suffix) = part.split_once('@').unwrap();
+                let suffix = suffix.split(':').next().unwrap();
+                Scenario::default()
+                    .apply(suffix)
+                    .unwrap_or_else(|e| panic!("{suffix}: {e}"));
+                examples += 1;
+            }
+        }
+        assert!(examples >= 8, "{examples} examples checked");
     }
 
     #[test]

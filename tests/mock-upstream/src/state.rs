@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -138,48 +139,51 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Middleware: counts every request, records it when enabled, and adds `x-request-id` to every response.
 pub async fn track(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     app.served.fetch_add(1, Ordering::Relaxed);
-    let request = if app.config.record {
+    let mut response = if app.config.record {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-            return (
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large",
-            )
-                .into_response();
-        };
-        app.record(RecordedRequest {
-            method: parts.method.to_string(),
-            path: redact_query(&parts.uri),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    let value = if SECRET_HEADERS.contains(&name.as_str()) {
-                        "***".to_owned()
-                    } else {
-                        String::from_utf8_lossy(value.as_bytes()).into_owned()
-                    };
-                    (name.as_str().to_owned(), value)
-                })
-                .collect(),
-            body: if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            },
-        });
-        Request::from_parts(parts, Body::from(bytes))
+        match to_bytes(body, BODY_LIMIT).await {
+            Ok(bytes) => {
+                app.record(recorded(&parts, &bytes));
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+        }
     } else {
-        request
+        next.run(request).await
     };
-    let mut response = next.run(request).await;
     if !response.headers().contains_key("x-request-id")
         && let Ok(value) = HeaderValue::from_str(&format!("req_{}", app.next_id()))
     {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// A request as recorded: secrets redacted, body parsed as JSON when it is JSON.
+fn recorded(parts: &Parts, bytes: &[u8]) -> RecordedRequest {
+    RecordedRequest {
+        method: parts.method.to_string(),
+        path: redact_query(&parts.uri),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                    "***".to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+        },
+    }
 }
 
 fn redact_query(uri: &axum::http::Uri) -> String {

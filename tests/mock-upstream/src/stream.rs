@@ -72,13 +72,18 @@ pub fn plan(frames: Vec<Frame>, scenario: &Scenario, faults: &Faults) -> Vec<Ste
     if !ttft.is_zero() {
         steps.push(Step::Wait(ttft));
     }
+    let total = frames
+        .iter()
+        .filter(|f| matches!(f.role, Role::Content(_)))
+        .count();
+    let total = u32::try_from(total).unwrap_or(u32::MAX);
     let mut content_sent: u32 = 0;
     let mut tokens_sent: u64 = 0;
     let mut boundary_zero_done = false;
     for frame in frames {
         if frame.role != Role::Preamble && !boundary_zero_done {
             boundary_zero_done = true;
-            if boundary(&mut steps, 0, scenario, faults) {
+            if boundary(&mut steps, 0, total == 0, scenario, faults) {
                 return steps;
             }
         }
@@ -90,7 +95,13 @@ pub fn plan(frames: Vec<Frame>, scenario: &Scenario, faults: &Faults) -> Vec<Ste
             steps.push(Step::Send(frame.bytes));
             content_sent += 1;
             tokens_sent += u64::from(tokens);
-            if boundary(&mut steps, content_sent, scenario, faults) {
+            if boundary(
+                &mut steps,
+                content_sent,
+                content_sent == total,
+                scenario,
+                faults,
+            ) {
                 return steps;
             }
         } else {
@@ -100,16 +111,24 @@ pub fn plan(frames: Vec<Frame>, scenario: &Scenario, faults: &Faults) -> Vec<Ste
     steps
 }
 
-/// Applies the faults due after `n` content chunks; true when the stream ends here.
-fn boundary(steps: &mut Vec<Step>, n: u32, scenario: &Scenario, faults: &Faults) -> bool {
-    if scenario.malformed == Some(n) {
+/// Applies the faults due after `n` content chunks (at the last one, also those counting past
+/// the end); true when the stream ends here.
+fn boundary(
+    steps: &mut Vec<Step>,
+    n: u32,
+    last: bool,
+    scenario: &Scenario,
+    faults: &Faults,
+) -> bool {
+    let due = |knob: Option<u32>| knob.is_some_and(|k| k == n || (last && k > n));
+    if due(scenario.malformed) {
         steps.push(Step::Send(faults.malformed.clone()));
     }
-    if scenario.error_event == Some(n) {
+    if due(scenario.error_event) {
         steps.push(Step::Send(faults.error_event.clone()));
         return true;
     }
-    if scenario.drop_after == Some(n) {
+    if due(scenario.drop_after) {
         steps.push(Step::Abort);
         return true;
     }

@@ -1,5 +1,8 @@
 //! Honest prompt-token counting (o200k_base) and the deterministic hash behind all generated content.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use tiktoken_rs::o200k_base_singleton;
 
 /// Tokens added per message by OpenAI's chat format (`<|start|>role…<|end|>`).
@@ -11,13 +14,41 @@ pub const TOKENS_PER_NAME: u32 = 1;
 /// Tokens counted for one image or other non-text part (OpenAI's low-detail image cost).
 pub const TOKENS_PER_IMAGE: u32 = 85;
 
+/// Distinct texts whose counts are remembered before the cache starts over.
+const COUNT_CACHE_LIMIT: usize = 16_384;
+
+/// Counts by (FNV-1a of the text, its length): benchmarks send the same prompts again and again,
+/// and BPE encoding is the costliest step of a request.
+static COUNT_CACHE: LazyLock<Mutex<HashMap<(u64, usize), u32>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Loads the o200k_base ranks now (a few hundred milliseconds, once per process) rather than
+/// inside the first request, where it would stall every connection on that worker.
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(|| o200k_base_singleton().encode_ordinary("warm up")).await;
+}
+
 /// Number of o200k_base tokens in `text`.
 pub fn count(text: &str) -> u32 {
     if text.is_empty() {
         return 0;
     }
+    let key = (fnv1a(text.as_bytes()), text.len());
+    if let Some(n) = COUNT_CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return *n;
+    }
     let n = o200k_base_singleton().encode_ordinary(text).len();
-    u32::try_from(n).unwrap_or(u32::MAX)
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let mut cache = COUNT_CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= COUNT_CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(key, n);
+    n
 }
 
 /// Accumulates prompt tokens with OpenAI's per-message formula, for every provider's request shape.

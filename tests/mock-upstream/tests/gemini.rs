@@ -295,3 +295,31 @@ async fn embeddings_models_and_count() {
         prompt_tokens(&[("system", "Be kind."), ("user", "Hello Gemini")])
     );
 }
+
+#[tokio::test]
+async fn json_mime_type_gets_json() {
+    let s = server().await;
+    let mut body = request();
+    body["generationConfig"] = json!({"responseMimeType": "application/json",
+        "responseSchema": {"type": "OBJECT", "properties": {"ok": {"type": "BOOLEAN"}}}});
+    let v: Value = client()
+        .post(format!(
+            "{}/models/gemini-2.0-flash:generateContent",
+            s.gemini_base()
+        ))
+        .header("x-goog-api-key", "k")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = v["candidates"][0]["content"]["parts"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(text).unwrap(),
+        json!({"ok": true})
+    );
+}

@@ -127,6 +127,20 @@ async fn stream_shape_with_include_usage() {
         .collect();
     let mut plain = request.clone();
     plain["stream"] = json!(false);
+    // OpenAI refuses stream_options without stream.
+    let refused = client()
+        .post(format!("{}/chat/completions", s.openai_base()))
+        .bearer_auth("k")
+        .json(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"]["param"],
+        "stream_options"
+    );
+    plain.as_object_mut().unwrap().remove("stream_options");
     let body: Value = client()
         .post(format!("{}/chat/completions", s.openai_base()))
         .bearer_auth("k")
@@ -568,4 +582,30 @@ async fn azure_deployments() {
         .unwrap();
     assert_eq!(v["model"], "emb");
     assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn response_format_json_schema_gets_a_sample_instance() {
+    let s = server().await;
+    let body: Value = client()
+        .post(format!("{}/chat/completions", s.openai_base()))
+        .bearer_auth("k")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "person", "strict": true,
+                "schema": {"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}}}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let content = body["choices"][0]["message"]["content"].as_str().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(content).unwrap(),
+        json!({"name": "sample", "tags": ["sample"]})
+    );
+    assert_eq!(
+        body["usage"]["completion_tokens"],
+        mock_upstream::count_tokens(content)
+    );
 }

@@ -2,19 +2,23 @@
 
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::errors::{ApiError, Call, Dialect, json_response, malformed_line, stream_error_event};
+use crate::errors::{
+    ApiError, Call, Dialect, json_response, malformed_line, read_body, stream_error_event,
+};
 use crate::openai::{BAD_KEY, DEFAULT_DIMENSIONS};
-use crate::reply::{Finish, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
+use crate::reply::{Finish, JsonReply, Reply, ReplyBody, ReplyInput, ToolChoice, ToolDecl};
 use crate::scenario::{Scenario, percent_decode, query_param};
 use crate::state::AppState;
 use crate::stream::{self, Faults, Frame, Role};
 use crate::tokens::{PromptCounter, embedding};
+
+mod wire;
 
 const D: Dialect = Dialect::Gemini;
 const PREFIX: &str = "/v1beta/models/";
@@ -79,13 +83,13 @@ pub async fn list(State(app): State<Arc<AppState>>, headers: HeaderMap, uri: Uri
 }
 
 /// Everything under `/v1beta/models/…`: `GET` a model, or `POST` `{model}:{action}`.
-pub async fn dispatch(
-    State(app): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let body = match read_body(body, D).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let rest = uri.path().strip_prefix(PREFIX).unwrap_or("");
     if method == Method::GET {
         return auth(&app, &headers, &uri)
@@ -147,10 +151,11 @@ fn not_found(uri: &Uri) -> Response {
 }
 
 fn ok_json(call: &Call, value: &Value) -> Response {
-    let mut response = Response::new(stream::json_body(
-        value.to_string().into_bytes(),
-        &call.scenario,
-    ));
+    ok_bytes(call, value.to_string().into_bytes())
+}
+
+fn ok_bytes(call: &Call, body: Vec<u8>) -> Response {
+    let mut response = Response::new(stream::json_body(body, &call.scenario));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=UTF-8"),
@@ -297,30 +302,32 @@ fn tool_choice(request: &Value) -> ToolChoice {
 }
 
 /// `usageMetadata`: candidates exclude thoughts; total includes them; prompt includes cached tokens.
-fn usage(prompt: u32, candidates: u32, reply: &Reply, scenario: &Scenario) -> Value {
-    let mut usage = Map::new();
-    usage.insert("promptTokenCount".into(), json!(prompt));
-    usage.insert("candidatesTokenCount".into(), json!(candidates));
-    usage.insert(
-        "totalTokenCount".into(),
-        json!(
-            prompt
-                .saturating_add(candidates)
-                .saturating_add(reply.reasoning_tokens)
-        ),
-    );
-    let cached = scenario.cached_tokens.unwrap_or(0).min(prompt);
-    if cached > 0 {
-        usage.insert("cachedContentTokenCount".into(), json!(cached));
+fn usage(prompt: u32, candidates: u32, reply: &Reply, scenario: &Scenario) -> wire::UsageMetadata {
+    wire::UsageMetadata {
+        prompt_token_count: prompt,
+        candidates_token_count: candidates,
+        total_token_count: prompt
+            .saturating_add(candidates)
+            .saturating_add(reply.reasoning_tokens),
+        cached_content_token_count: scenario.cached_tokens.unwrap_or(0).min(prompt),
+        prompt_tokens_details: [wire::ModalityCount {
+            modality: "TEXT",
+            token_count: prompt,
+        }],
+        thoughts_token_count: reply.reasoning_tokens,
     }
-    usage.insert(
-        "promptTokensDetails".into(),
-        json!([{"modality": "TEXT", "tokenCount": prompt}]),
-    );
-    if reply.reasoning_tokens > 0 {
-        usage.insert("thoughtsTokenCount".into(), json!(reply.reasoning_tokens));
+}
+
+/// `generationConfig.responseMimeType: application/json`, with `responseSchema` or `responseJsonSchema`.
+fn json_reply(request: &Value) -> Option<JsonReply<'_>> {
+    let config = field(request, "generationConfig", "generation_config")?;
+    let mime = field(config, "responseMimeType", "response_mime_type").and_then(Value::as_str);
+    if mime != Some("application/json") {
+        return None;
     }
-    Value::Object(usage)
+    let schema = field(config, "responseSchema", "response_schema")
+        .or_else(|| field(config, "responseJsonSchema", "response_json_schema"));
+    Some(schema.map_or(JsonReply::AnyObject, JsonReply::Schema))
 }
 
 fn finish_reason(finish: Finish) -> &'static str {
@@ -330,13 +337,38 @@ fn finish_reason(finish: Finish) -> &'static str {
     }
 }
 
-fn response_json(parts: Value, finish: Option<&str>, usage: Value, model: &str, id: &str) -> Value {
-    let mut candidate = json!({"content": {"parts": parts, "role": "model"}});
-    if let Some(finish) = finish {
-        candidate["finishReason"] = json!(finish);
+/// A function-call part for a planned tool call.
+fn call_part(tool: &crate::reply::ToolCall) -> wire::Part<'_> {
+    wire::Part::Call {
+        function_call: wire::FunctionCall {
+            name: &tool.name,
+            args: &tool.input,
+        },
     }
-    candidate["index"] = json!(0);
-    json!({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": id})
+}
+
+/// One response body as JSON text.
+fn response_json(
+    part: wire::Part<'_>,
+    finish: Option<&'static str>,
+    usage: &wire::UsageMetadata,
+    model: &str,
+    id: &str,
+) -> String {
+    let response = wire::Response {
+        candidates: [wire::Candidate {
+            content: wire::Content {
+                parts: [part],
+                role: "model",
+            },
+            finish_reason: finish,
+            index: 0,
+        }],
+        usage_metadata: usage,
+        model_version: model,
+        response_id: id,
+    };
+    serde_json::to_string(&response).unwrap_or_default()
 }
 
 fn generate(
@@ -354,25 +386,23 @@ fn generate(
         max_tokens: field(request, "generationConfig", "generation_config")
             .and_then(|c| field(c, "maxOutputTokens", "max_output_tokens"))
             .and_then(Value::as_u64),
+        json: json_reply(request),
     };
     let reply = Reply::plan(&input, &call.scenario);
     let id = app.next_id();
     let finish = finish_reason(reply.finish);
     if action == Action::Generate {
-        let parts = match &reply.body {
-            ReplyBody::Text(_) => json!([{"text": reply.text()}]),
-            ReplyBody::Tool(tool) => {
-                json!([{"functionCall": {"name": tool.name, "args": tool.input}}])
-            }
+        let text = reply.text();
+        let part = match &reply.body {
+            ReplyBody::Text(_) => wire::Part::Text { text: &text },
+            ReplyBody::Tool(tool) => call_part(tool),
         };
         let usage = usage(prompt, reply.completion_tokens, &reply, &call.scenario);
-        return Ok(ok_json(
-            call,
-            &response_json(parts, Some(finish), usage, &call.model, &id),
-        ));
+        let body = response_json(part, Some(finish), &usage, &call.model, &id);
+        return Ok(ok_bytes(call, body.into_bytes()));
     }
     // Each streamed response carries the usage so far; the last one also carries finishReason.
-    let mut bodies: Vec<(Role, Value)> = Vec::new();
+    let mut bodies: Vec<(Role, String)> = Vec::new();
     match &reply.body {
         ReplyBody::Text(pieces) if !pieces.is_empty() => {
             let mut so_far: u32 = 0;
@@ -384,30 +414,21 @@ fn generate(
                     so_far.saturating_add(*tokens)
                 };
                 let usage = usage(prompt, so_far, &reply, &call.scenario);
-                let body = response_json(
-                    json!([{"text": piece}]),
-                    last.then_some(finish),
-                    usage,
-                    &call.model,
-                    &id,
-                );
+                let part = wire::Part::Text { text: piece };
+                let body = response_json(part, last.then_some(finish), &usage, &call.model, &id);
                 bodies.push((Role::Content(*tokens), body));
             }
         }
         ReplyBody::Text(_) => {
             let usage = usage(prompt, 0, &reply, &call.scenario);
-            bodies.push((
-                Role::Terminal,
-                response_json(json!([{"text": ""}]), Some(finish), usage, &call.model, &id),
-            ));
+            let part = wire::Part::Text { text: "" };
+            let body = response_json(part, Some(finish), &usage, &call.model, &id);
+            bodies.push((Role::Terminal, body));
         }
         ReplyBody::Tool(tool) => {
             let usage = usage(prompt, reply.completion_tokens, &reply, &call.scenario);
-            let parts = json!([{"functionCall": {"name": tool.name, "args": tool.input}}]);
-            bodies.push((
-                Role::Content(reply.completion_tokens),
-                response_json(parts, Some(finish), usage, &call.model, &id),
-            ));
+            let body = response_json(call_part(tool), Some(finish), &usage, &call.model, &id);
+            bodies.push((Role::Content(reply.completion_tokens), body));
         }
     }
     if action == Action::StreamSse {
@@ -517,6 +538,7 @@ mod tests {
                 tools: vec![],
                 tool_choice: ToolChoice::Auto,
                 max_tokens: None,
+                json: None,
             },
             &Scenario {
                 reasoning_tokens: Some(5),
@@ -532,8 +554,16 @@ mod tests {
                 ..Scenario::default()
             },
         );
+        let u = serde_json::to_value(&u).unwrap();
         assert_eq!(u["totalTokenCount"], 23);
         assert_eq!(u["cachedContentTokenCount"], 4);
         assert_eq!(u["thoughtsTokenCount"], 5);
+        let plain = usage(10, 8, &reply, &Scenario::default());
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("cachedContentTokenCount")
+                .is_none()
+        );
     }
 }
