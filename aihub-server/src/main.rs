@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 
 /// AI Hub gateway.
 #[derive(Debug, Parser)]
-#[command(name = "aihub-server", version, about = "AI Hub: one OpenAI-compatible gateway for every model provider")]
+#[command(
+    name = "aihub-server",
+    version,
+    about = "AI Hub: one OpenAI-compatible gateway for every model provider"
+)]
 struct Cli {
     /// Configuration file (TOML); also AIHUB_CONFIG.
     #[arg(long, global = true, env = "AIHUB_CONFIG")]
@@ -96,14 +100,21 @@ async fn main() -> std::process::ExitCode {
             command: UsersCommand::Create { email, password },
         } => {
             with_state(cli.config, &env, |state| async move {
-                let user = create_user(&state, &Credentials { email, password }).await.map_err(|e| e.0.message().to_owned())?;
+                let user = create_user(&state, &Credentials { email, password })
+                    .await
+                    .map_err(|e| e.0.message().to_owned())?;
                 out(&format!("created user {} ({})", user.email, user.id));
                 Ok(())
             })
             .await
         }
         Command::Keys {
-            command: KeysCommand::Create { email, name, expires_at },
+            command:
+                KeysCommand::Create {
+                    email,
+                    name,
+                    expires_at,
+                },
         } => {
             with_state(cli.config, &env, |state| async move {
                 let (user, _) = state
@@ -116,7 +127,9 @@ async fn main() -> std::process::ExitCode {
                     name,
                     expires_at: expires_at.map(serde_json::Value::String),
                 };
-                let (_, secret) = issue_key(&state, &user, &req).await.map_err(|e| e.0.message().to_owned())?;
+                let (_, secret) = issue_key(&state, &user, &req)
+                    .await
+                    .map_err(|e| e.0.message().to_owned())?;
                 out(&secret);
                 Ok(())
             })
@@ -125,7 +138,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn with_state<F, Fut>(config: Option<PathBuf>, env: &dyn Fn(&str) -> Option<String>, f: F) -> std::process::ExitCode
+async fn with_state<F, Fut>(
+    config: Option<PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+    f: F,
+) -> std::process::ExitCode
 where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -146,7 +163,11 @@ where
     }
 }
 
-async fn run_serve(config_path: Option<PathBuf>, demo: bool, env: &dyn Fn(&str) -> Option<String>) -> std::process::ExitCode {
+async fn run_serve(
+    config_path: Option<PathBuf>,
+    demo: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::process::ExitCode {
     let mut config = match Config::load(config_path.as_deref(), env) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
@@ -162,20 +183,27 @@ async fn run_serve(config_path: Option<PathBuf>, demo: bool, env: &dyn Fn(&str) 
     };
     #[cfg(not(feature = "demo"))]
     if demo {
-        return fail("this build has no provider simulator: run `cargo run -p aihub-server --features demo -- serve --demo`");
+        return fail(
+            "this build has no provider simulator: run `cargo run -p aihub-server --features demo -- serve --demo`",
+        );
     }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {}: {e}", config.listen)),
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let no_providers = config.providers.is_empty();
     let database = redact_url(&config.database_url);
     let (state, background) = match AppState::start(config, None).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    out(&format!("AI Hub gateway listening on http://{addr}  (database: {database})"));
+    out(&format!(
+        "AI Hub gateway listening on http://{addr}  (database: {database})"
+    ));
     #[cfg(feature = "demo")]
     if let Some(d) = &demo_setup {
         match d.finish(&state, &addr).await {
@@ -224,7 +252,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

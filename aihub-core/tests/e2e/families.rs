@@ -198,3 +198,59 @@ async fn direct_mode_routing_errors() {
     assert!(list.data.iter().any(|x| x.id.starts_with("openai/")));
     assert!(!list.data.iter().any(|x| x.id.starts_with("deepseek/")));
 }
+
+#[tokio::test]
+async fn every_family_answers_a_tool_result_in_text() {
+    let m = mock().await;
+    let c = direct(&m);
+    let tool = Tool::function(
+        "lookup_order",
+        "Find an order",
+        json!({"type": "object", "properties": {"order_id": {"type": "string"}}}),
+    );
+    for model in MODELS {
+        let mut req =
+            ChatCompletionRequest::new(model, vec![ChatMessage::user("call lookup_order for #42")]);
+        req.tools = Some(vec![tool.clone()]);
+        req.max_tokens = Some(64);
+        let first = c.chat().create(req.clone()).await.unwrap();
+        let calls = first.choices[0].message.tool_calls.clone().unwrap();
+        req.messages
+            .push(ChatMessage::assistant_tool_calls(calls.clone()));
+        req.messages
+            .push(ChatMessage::tool(&calls[0].id, r#"{"status": "shipped"}"#));
+        let second = c
+            .chat()
+            .create(req)
+            .await
+            .unwrap_or_else(|e| panic!("{model}: {e}"));
+        assert_eq!(
+            second.choices[0].finish_reason,
+            Some(FinishReason::Stop),
+            "{model}"
+        );
+        assert!(
+            !second.choices[0]
+                .message
+                .content
+                .clone()
+                .unwrap_or_default()
+                .is_empty(),
+            "{model}"
+        );
+    }
+    // The tool result reached each provider in its own shape.
+    let bodies: Vec<String> = m.requests().iter().map(|r| r.body.to_string()).collect();
+    assert!(
+        bodies.iter().any(|b| b.contains("\"tool_call_id\"")),
+        "OpenAI tool message"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("\"tool_result\"")),
+        "Anthropic tool_result block"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("\"functionResponse\"")),
+        "Gemini functionResponse part"
+    );
+}

@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for Caller {
             let auth = authenticate_key(state, token).await?;
             let user = state
                 .store
-                .user_by_id(&auth.key.user_id)
+                .user_by_id(auth.key.user_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("The key's user no longer exists.", "invalid_api_key"))?;
             return Ok(Self { user, key: Some(auth.key) });

@@ -120,7 +120,7 @@ pub struct NewKey {
 /// A key as listed (never the secret).
 #[derive(Debug, Serialize)]
 pub struct KeyView {
-    id: String,
+    id: uuid::Uuid,
     object: &'static str,
     name: String,
     prefix: String,
@@ -141,7 +141,7 @@ pub fn key_view(k: &ApiKey, now: i64) -> KeyView {
         "active"
     };
     KeyView {
-        id: k.id.clone(),
+        id: k.id,
         object: "api_key",
         name: k.name.clone(),
         prefix: k.prefix.clone(),
@@ -178,8 +178,8 @@ pub async fn issue_key(state: &AppState, user: &User, req: &NewKey) -> ApiResult
     let key = state
         .store
         .create_api_key(NewApiKey {
-            user_id: user.id.clone(),
-            organization_id: user.organization_id.clone(),
+            user_id: user.id,
+            organization_id: user.organization_id,
             team_id: None,
             name: name.to_owned(),
             prefix: key_prefix(&secret),
@@ -207,17 +207,19 @@ pub async fn create_key(State(state): State<AppState>, SessionUser(user): Sessio
 /// `GET /api/v1/auth/api-keys`.
 pub async fn list_keys(State(state): State<AppState>, SessionUser(user): SessionUser) -> ApiResult<Response> {
     let now = state.now_ms();
-    let keys: Vec<KeyView> = state.store.list_api_keys(&user.id).await?.iter().map(|k| key_view(k, now)).collect();
+    let keys: Vec<KeyView> = state.store.list_api_keys(user.id).await?.iter().map(|k| key_view(k, now)).collect();
     Ok(axum::Json(json!({"object": "list", "data": keys})).into_response())
 }
 
 /// `DELETE /api/v1/auth/api-keys/{id}`: revokes at once, on every instance (keys are
 /// checked against the database on each request).
 pub async fn revoke_key(State(state): State<AppState>, SessionUser(user): SessionUser, Path(id): Path<String>) -> ApiResult<Response> {
-    if state.store.revoke_api_key(&user.id, &id, state.now_ms()).await? {
+    let not_found = || ApiError::not_found(format!("No active API key with id '{id}'."), "api_key_not_found");
+    let key_id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    if state.store.revoke_api_key(user.id, key_id, state.now_ms()).await? {
         tracing::info!(user_id = %user.id, key_id = %id, "API key revoked");
         Ok(axum::Json(json!({"id": id, "object": "api_key", "revoked": true})).into_response())
     } else {
-        Err(ApiError::not_found(format!("No active API key with id '{id}'."), "api_key_not_found"))
+        Err(not_found())
     }
 }

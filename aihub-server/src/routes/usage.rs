@@ -32,7 +32,7 @@ fn costs_json(costs: &[(String, i64)]) -> Value {
 pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let now = state.now_ms();
     let from = month_start_ms(now, &TimeZone::UTC);
-    let t = state.store.usage_totals(&caller.user.id, from, now + 1).await?;
+    let t = state.store.usage_totals(caller.user.id, from, now + 1).await?;
     Ok(axum::Json(json!({
         "object": "usage.current",
         "period": {"start": rfc3339(from), "end": rfc3339(next_month_start_ms(now, &TimeZone::UTC))},
@@ -109,16 +109,20 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(q): Qu
         Some(c) => {
             let bad = || ApiError::bad_request("'cursor' is not a cursor this API returned.", "cursor");
             let (t, id) = c.split_once('_').ok_or_else(bad)?;
-            Some((t.parse::<i64>().map_err(|_| bad())?, id.to_owned()))
+            Some((t.parse::<i64>().map_err(|_| bad())?, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
         }
     };
     let filter = UsageFilter {
-        user_id: caller.user.id.clone(),
+        user_id: caller.user.id,
         from: instant(&q.from, "from")?,
         to: instant(&q.to, "to")?,
         model: q.model.clone(),
-        api_key_id: q.key_id.clone(),
-        limit: i64::from(limit) + 1,
+        api_key_id: q
+            .key_id
+            .as_deref()
+            .map(|k| uuid::Uuid::parse_str(k).map_err(|_| ApiError::bad_request("'key_id' is not an API key id.", "key_id")))
+            .transpose()?,
+        limit: limit + 1,
         cursor,
     };
     let mut rows = state.store.usage_history(&filter).await?;
@@ -147,7 +151,7 @@ pub async fn cost(State(state): State<AppState>, caller: Caller, Query(q): Query
     if to <= from {
         return Err(ApiError::bad_request("'to' must be after 'from'.", "to"));
     }
-    let report = state.store.usage_cost(&caller.user.id, from, to).await?;
+    let report = state.store.usage_cost(caller.user.id, from, to).await?;
     let by_model: Vec<Value> = report
         .by_model
         .iter()

@@ -49,13 +49,13 @@ impl RequestOutcome<'_> {
         let cost = self.cost();
         let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         UsageRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::new_v4(),
             request_id: self.request_id.to_owned(),
             created_at: self.finished_ms,
-            api_key_id: Some(self.auth.key.id.clone()),
-            user_id: self.auth.key.user_id.clone(),
-            organization_id: self.auth.key.organization_id.clone(),
-            team_id: self.auth.key.team_id.clone(),
+            api_key_id: Some(self.auth.key.id),
+            user_id: self.auth.key.user_id,
+            organization_id: self.auth.key.organization_id,
+            team_id: self.auth.key.team_id,
             model: self.model.id.clone(),
             provider: self.model.provider.clone(),
             upstream_model: self.model.upstream.clone(),
@@ -67,7 +67,7 @@ impl RequestOutcome<'_> {
             currency: cost.map(|c| c.currency.code().to_owned()),
             latency_ms: (self.finished_ms - self.started_ms).max(0),
             ttft_ms: self.ttft_ms,
-            status: i32::from(self.status),
+            status: self.status,
             error_type: self.error_type.map(str::to_owned),
             stream: self.stream,
         }

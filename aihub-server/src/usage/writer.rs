@@ -73,9 +73,9 @@ async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let records: Vec<UsageRecord> = batch.iter().map(|j| j.record.clone()).collect();
         write_batch(&store, &spill, &records).await;
-        let touched: Vec<(String, i64)> = records
+        let touched: Vec<(uuid::Uuid, i64)> = records
             .iter()
-            .filter_map(|r| r.api_key_id.clone().map(|k| (k, r.created_at)))
+            .filter_map(|r| r.api_key_id.map(|k| (k, r.created_at)))
             .collect();
         if let Err(e) = store.touch_api_keys(&touched).await {
             tracing::warn!(error = %e, "could not update keys' last use");
@@ -92,7 +92,7 @@ async fn write_batch(store: &Store, spill: &PathBuf, records: &[UsageRecord]) {
     let mut wait = Duration::from_millis(50);
     for attempt in 1..=5 {
         match store.insert_usage(records).await {
-            Ok(()) => return,
+            Ok(_) => return,
             Err(e) => {
                 tracing::warn!(error = %e, attempt, records = records.len(), "usage insert failed; retrying");
                 tokio::time::sleep(wait).await;
@@ -131,7 +131,7 @@ async fn replay_spill(store: &Store, path: &PathBuf) {
         return;
     }
     match store.insert_usage_idempotent(&records).await {
-        Ok(()) => {
+        Ok(_) => {
             tracing::info!(records = records.len(), "replayed spilled usage records");
             let _ = tokio::fs::remove_file(path).await;
         }

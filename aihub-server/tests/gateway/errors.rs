@@ -6,9 +6,15 @@ use crate::{Gateway, chat};
 
 fn assert_openai_error(body: &Value) {
     let e = &body["error"];
-    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(e["type"].is_string(), "{body}");
-    assert!(e.get("param").is_some() && e.get("code").is_some(), "{body}");
+    assert!(
+        e.get("param").is_some() && e.get("code").is_some(),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -16,16 +22,30 @@ async fn authentication_errors() {
     let g = Gateway::start().await;
     let (token, key) = g.user("auth@example.com").await;
     for bad in [None, Some("ai-hub-not-a-real-key"), Some("sk-wrong-format")] {
-        let (status, body) = g.post("/v1/chat/completions", bad, &chat("mock/gpt-4o-mini", "hi")).await;
+        let (status, body) = g
+            .post("/v1/chat/completions", bad, &chat("mock/gpt-4o-mini", "hi"))
+            .await;
         assert_eq!(status, 401, "{bad:?}");
         assert_openai_error(&body);
     }
     // Revocation takes effect on the next request.
     let (_, keys) = g.get("/api/v1/auth/api-keys", Some(&token)).await;
     let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
-    let r = g.http.delete(format!("{}/api/v1/auth/api-keys/{id}", g.url)).bearer_auth(&token).send().await.unwrap();
+    let r = g
+        .http
+        .delete(format!("{}/api/v1/auth/api-keys/{id}", g.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini", "hi")).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", "hi"),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "api_key_revoked");
 }
@@ -34,30 +54,70 @@ async fn authentication_errors() {
 async fn expired_keys_are_refused() {
     let g = Gateway::start().await;
     let (token, _) = g.user("exp@example.com").await;
-    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap().to_string();
-    let (status, created) = g.post("/api/v1/auth/api-keys", Some(&token), &json!({"name": "short", "expires_at": soon})).await;
+    let soon = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap()
+        .to_string();
+    let (status, created) = g
+        .post(
+            "/api/v1/auth/api-keys",
+            Some(&token),
+            &json!({"name": "short", "expires_at": soon}),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let key = created["key"].as_str().unwrap();
-    let (status, _) = g.post("/v1/chat/completions", Some(key), &chat("mock/gpt-4o-mini", "hi")).await;
+    let (status, _) = g
+        .post(
+            "/v1/chat/completions",
+            Some(key),
+            &chat("mock/gpt-4o-mini", "hi"),
+        )
+        .await;
     assert_eq!(status, 200);
-    g.clock_offset.store(2 * 3600 * 1000, std::sync::atomic::Ordering::SeqCst);
-    let (status, body) = g.post("/v1/chat/completions", Some(key), &chat("mock/gpt-4o-mini", "hi")).await;
+    g.clock_offset
+        .store(2 * 3600 * 1000, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(key),
+            &chat("mock/gpt-4o-mini", "hi"),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "api_key_expired");
     let (_, keys) = g.get("/api/v1/auth/api-keys", Some(&token)).await;
-    assert!(keys["data"].as_array().unwrap().iter().any(|k| k["status"] == "expired"));
+    assert!(
+        keys["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["status"] == "expired")
+    );
 }
 
 #[tokio::test]
 async fn request_errors_name_their_cause() {
     let g = Gateway::start().await;
     let (_, key) = g.user("req@example.com").await;
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("nosuch/model", "hi")).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("nosuch/model", "hi"),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "model_not_found");
     assert_eq!(body["error"]["param"], "model");
     // Known provider, not configured here.
-    let (status, _) = g.post("/v1/chat/completions", Some(&key), &chat("openai/gpt-4o-mini", "hi")).await;
+    let (status, _) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("openai/gpt-4o-mini", "hi"),
+        )
+        .await;
     assert_eq!(status, 404);
 
     let r = g
@@ -81,13 +141,31 @@ async fn request_errors_name_their_cause() {
     let bad = json!({"model": "mock/gpt-4o-mini", "messages": [{"role": "robot", "content": "x"}]});
     let (status, body) = g.post("/v1/chat/completions", Some(&key), &bad).await;
     assert_eq!(status, 400);
-    assert!(body["error"]["param"].as_str().unwrap().starts_with("messages"), "{body}");
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &json!({"model": "mock/gpt-4o-mini", "messages": []})).await;
+    assert!(
+        body["error"]["param"]
+            .as_str()
+            .unwrap()
+            .starts_with("messages"),
+        "{body}"
+    );
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &json!({"model": "mock/gpt-4o-mini", "messages": []}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["param"], "messages");
 
     let big = "x".repeat(70_000);
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini", &big)).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", &big),
+        )
+        .await;
     assert_eq!(status, 413);
     assert_openai_error(&body);
 }
@@ -96,20 +174,41 @@ async fn request_errors_name_their_cause() {
 async fn upstream_failures_are_502_and_504() {
     let g = Gateway::start().await;
     let (token, key) = g.user("up@example.com").await;
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini@status=500", "hi")).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini@status=500", "hi"),
+        )
+        .await;
     assert_eq!(status, 502);
     assert_openai_error(&body);
     let upstream_message = body["error"]["message"].as_str().unwrap();
     assert!(!upstream_message.is_empty());
     // The upstream timeout is 2 s in these tests.
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini@latency_ms=4000", "hi")).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini@latency_ms=4000", "hi"),
+        )
+        .await;
     assert_eq!(status, 504, "{body}");
     assert_openai_error(&body);
     // A provider refusing the gateway's own key is the operator's problem: 502, not 401.
-    let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini@status=401", "hi")).await;
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini@status=401", "hi"),
+        )
+        .await;
     assert_eq!(status, 502, "{body}");
     // Failures are recorded too.
     let rows = g.wait_for_records(&token, 3).await;
     let statuses: Vec<i64> = rows.iter().map(|r| r["status"].as_i64().unwrap()).collect();
-    assert!(statuses.contains(&502) && statuses.contains(&504), "{statuses:?}");
+    assert!(
+        statuses.contains(&502) && statuses.contains(&504),
+        "{statuses:?}"
+    );
 }

@@ -8,12 +8,28 @@ use crate::{Gateway, chat};
 async fn chat_through_every_family_is_recorded_with_cost() {
     let g = Gateway::start().await;
     let (token, key) = g.user("alice@example.com").await;
-    let models = ["mock/gpt-4o-mini", "mock-anthropic/claude-sonnet-4-5", "mock-gemini/gemini-2.5-flash"];
+    let models = [
+        "mock/gpt-4o-mini",
+        "mock-anthropic/claude-sonnet-4-5",
+        "mock-gemini/gemini-2.5-flash",
+    ];
     for model in models {
-        let (status, body) = g.post("/v1/chat/completions", Some(&key), &chat(model, "hello there")).await;
+        let (status, body) = g
+            .post(
+                "/v1/chat/completions",
+                Some(&key),
+                &chat(model, "hello there"),
+            )
+            .await;
         assert_eq!(status, 200, "{model}: {body}");
         assert_eq!(body["object"], "chat.completion");
-        assert!(!body["choices"][0]["message"]["content"].as_str().unwrap().is_empty(), "{model}");
+        assert!(
+            !body["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .is_empty(),
+            "{model}"
+        );
         let u = &body["usage"];
         assert!(u["prompt_tokens"].as_u64().unwrap() > 0, "{model}");
         assert_eq!(
@@ -32,9 +48,15 @@ async fn chat_through_every_family_is_recorded_with_cost() {
         assert!(r["latency_ms"].as_i64().is_some());
         assert!(r["request_id"].as_str().unwrap().starts_with("req_"));
         assert_eq!(r["currency"], "USD");
-        assert!(r["cost"].as_str().is_some(), "priced demo models have a cost: {r}");
+        assert!(
+            r["cost"].as_str().is_some(),
+            "priced demo models have a cost: {r}"
+        );
     }
-    let providers: Vec<&str> = rows.iter().map(|r| r["provider"].as_str().unwrap()).collect();
+    let providers: Vec<&str> = rows
+        .iter()
+        .map(|r| r["provider"].as_str().unwrap())
+        .collect();
     for p in ["mock", "mock-anthropic", "mock-gemini"] {
         assert!(providers.contains(&p), "{providers:?}");
     }
@@ -44,7 +66,13 @@ async fn chat_through_every_family_is_recorded_with_cost() {
 async fn cost_is_the_catalog_price_times_the_tokens() {
     let g = Gateway::start().await;
     let (token, key) = g.user("bob@example.com").await;
-    let (_, body) = g.post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini@tokens=40,chunks=4", "price me")).await;
+    let (_, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini@tokens=40,chunks=4", "price me"),
+        )
+        .await;
     let p = body["usage"]["prompt_tokens"].as_i64().unwrap();
     let c = body["usage"]["completion_tokens"].as_i64().unwrap();
     assert_eq!(c, 40);
@@ -72,7 +100,10 @@ async fn tool_calls_pass_through() {
     let (status, r) = g.post("/v1/chat/completions", Some(&key), &body).await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["choices"][0]["finish_reason"], "tool_calls");
-    assert_eq!(r["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+    assert_eq!(
+        r["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "get_weather"
+    );
 }
 
 #[tokio::test]
@@ -87,14 +118,18 @@ async fn unknown_fields_reach_the_upstream() {
     let sent = g.mock.requests().last().unwrap().body.clone();
     assert_eq!(sent["metadata"], json!({"project": "x"}));
     assert_eq!(sent["seed"], 7);
-    assert_eq!(sent["model"], "gpt-4o-mini", "the upstream gets its own model name");
+    assert_eq!(
+        sent["model"], "gpt-4o-mini",
+        "the upstream gets its own model name"
+    );
 }
 
 #[tokio::test]
 async fn embeddings_in_both_encodings() {
     let g = Gateway::start().await;
     let (_, key) = g.user("emb@example.com").await;
-    let body = json!({"model": "mock/text-embedding-3-small", "input": ["a", "b"], "dimensions": 8});
+    let body =
+        json!({"model": "mock/text-embedding-3-small", "input": ["a", "b"], "dimensions": 8});
     let (status, floats) = g.post("/v1/embeddings", Some(&key), &body).await;
     assert_eq!(status, 200, "{floats}");
     assert_eq!(floats["data"][1]["index"], 1);
@@ -116,7 +151,10 @@ async fn models_lists_what_the_gateway_serves_with_prices() {
     let data = list["data"].as_array().unwrap();
     let ids: Vec<&str> = data.iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"mock/gpt-4o-mini"), "{ids:?}");
-    assert!(!ids.iter().any(|i| i.starts_with("openai/")), "unconfigured providers are not listed");
+    assert!(
+        !ids.iter().any(|i| i.starts_with("openai/")),
+        "unconfigured providers are not listed"
+    );
     let m = data.iter().find(|m| m["id"] == "mock/gpt-4o-mini").unwrap();
     assert_eq!(m["owned_by"], "mock");
     assert_eq!(m["pricing"]["input"], "0.15");

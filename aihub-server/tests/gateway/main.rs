@@ -118,10 +118,16 @@ impl Gateway {
 
     /// Starts a gateway with extra top-level configuration.
     pub async fn start_with(extra: &str) -> Self {
-        let mock = mock_upstream::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let mock = mock_upstream::spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("aihub.db");
-        let text = format!("database_url = \"sqlite://{}\"\n{}", db.display(), config_text(&mock, extra));
+        let text = format!(
+            "database_url = \"sqlite://{}\"\n{}",
+            db.display(),
+            config_text(&mock, extra)
+        );
         let config = Config::resolve(RawConfig::parse(&text).unwrap(), &|_| None).unwrap();
         let offset = Arc::new(AtomicI64::new(0));
         let o = offset.clone();
@@ -170,7 +176,13 @@ impl Gateway {
         let (status, body) = self.post("/api/v1/auth/login", None, &creds).await;
         assert_eq!(status, 200, "{body}");
         let token = body["token"].as_str().unwrap().to_owned();
-        let (status, body) = self.post("/api/v1/auth/api-keys", Some(&token), &json!({"name": "test"})).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/api-keys",
+                Some(&token),
+                &json!({"name": "test"}),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         (token, body["key"].as_str().unwrap().to_owned())
     }
@@ -200,7 +212,9 @@ impl Gateway {
     /// Waits until the user's usage history has `n` records, and returns them.
     pub async fn wait_for_records(&self, token: &str, n: usize) -> Vec<Value> {
         for _ in 0..100 {
-            let (_, body) = self.get("/api/v1/usage/history?limit=1000", Some(token)).await;
+            let (_, body) = self
+                .get("/api/v1/usage/history?limit=1000", Some(token))
+                .await;
             let rows = body["data"].as_array().cloned().unwrap_or_default();
             if rows.len() >= n {
                 return rows;

@@ -11,7 +11,10 @@ use crate::{Gateway, chat};
 async fn sse_events(resp: reqwest::Response) -> Vec<String> {
     let text = resp.text().await.unwrap();
     text.split("\n\n")
-        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:"))))
+        .filter_map(|e| {
+            e.lines()
+                .find_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+        })
         .map(|d| d.trim().to_owned())
         .collect()
 }
@@ -34,12 +37,29 @@ async fn usage_is_captured_always_and_shown_when_asked() {
     body["stream"] = json!(true);
     let resp = stream(&g, &key, &body).await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let events = sse_events(resp).await;
     assert_eq!(events.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
-    assert!(chunks.iter().all(|c| c.get("usage").is_none_or(Value::is_null)), "usage not asked for, not shown");
-    assert!(chunks.iter().all(|c| !c["choices"].as_array().unwrap().is_empty()));
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c.get("usage").is_none_or(Value::is_null)),
+        "usage not asked for, not shown"
+    );
+    assert!(
+        chunks
+            .iter()
+            .all(|c| !c["choices"].as_array().unwrap().is_empty())
+    );
     // …but captured: the record has the upstream's figures.
     let rows = g.wait_for_records(&token, 1).await;
     assert_eq!(rows[0]["completion_tokens"], 6);
@@ -70,8 +90,14 @@ async fn chunks_arrive_as_they_are_produced() {
     while bytes.next().await.is_some() {}
     let all = start.elapsed();
     // At 5 tokens/s the whole stream takes about a second; the first bytes must not wait for it.
-    assert!(all >= Duration::from_millis(600), "stream took only {all:?}");
-    assert!(first_at * 2 < all, "first bytes after {first_at:?} of {all:?}: the gateway buffered");
+    assert!(
+        all >= Duration::from_millis(600),
+        "stream took only {all:?}"
+    );
+    assert!(
+        first_at * 2 < all,
+        "first bytes after {first_at:?} of {all:?}: the gateway buffered"
+    );
 }
 
 #[tokio::test]
@@ -109,6 +135,9 @@ async fn a_client_that_leaves_mid_stream_still_leaves_a_record() {
     assert_eq!(rows[0]["status"], 499);
     assert_eq!(rows[0]["error_type"], "client_disconnected");
     let completion = rows[0]["completion_tokens"].as_i64().unwrap();
-    assert!(completion > 0 && completion < 50, "partial usage, got {completion}");
+    assert!(
+        completion > 0 && completion < 50,
+        "partial usage, got {completion}"
+    );
     assert!(rows[0]["prompt_tokens"].as_i64().unwrap() > 0);
 }

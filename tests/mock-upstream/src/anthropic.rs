@@ -246,6 +246,19 @@ fn count_prompt(request: &Value, messages: &[Value]) -> u32 {
 }
 
 fn last_user_text(messages: &[Value]) -> String {
+    // After a tool result the model answers in text: no user text asks for a tool then.
+    let ends_with_result = messages
+        .last()
+        .and_then(|m| m.get("content"))
+        .and_then(Value::as_array)
+        .is_some_and(|blocks| {
+            blocks
+                .iter()
+                .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        });
+    if ends_with_result {
+        return String::new();
+    }
     let Some(message) = messages
         .iter()
         .rev()

@@ -246,6 +246,19 @@ fn count_tokens(request: &Value) -> Result<Response, ApiError> {
 }
 
 fn last_user_text(contents: &[Value]) -> String {
+    // After a tool result the model answers in text: no user text asks for a tool then.
+    let ends_with_result = contents
+        .last()
+        .and_then(|c| c.get("parts"))
+        .and_then(Value::as_array)
+        .is_some_and(|parts| {
+            parts.iter().any(|p| {
+                p.get("functionResponse").is_some() || p.get("function_response").is_some()
+            })
+        });
+    if ends_with_result {
+        return String::new();
+    }
     contents
         .iter()
         .rev()

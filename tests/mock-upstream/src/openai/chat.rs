@@ -217,6 +217,15 @@ fn count_prompt(messages: &[Value], tools: Option<&Value>) -> u32 {
 
 /// The text of the last user message.
 fn last_user_text(messages: &[Value]) -> String {
+    // After a tool result the model answers in text: no user text asks for a tool then.
+    if messages
+        .last()
+        .and_then(|m| m.get("role"))
+        .and_then(Value::as_str)
+        == Some("tool")
+    {
+        return String::new();
+    }
     let Some(message) = messages
         .iter()
         .rev()
