@@ -1,1 +1,3 @@
 //! AI Hub gateway (being written).
+
+pub mod store;
