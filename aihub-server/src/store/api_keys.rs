@@ -1,0 +1,187 @@
+//! API keys: stored as a hash and a displayable prefix, never in the clear.
+
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::rows::{int, opt_int, opt_uuid, text, uuid};
+use super::{Store, StoreError, now_ms};
+
+/// What the gateway stores when it issues a key (it shows the key itself to the user once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// The owner; must be a member of `organization_id`.
+    pub user_id: Uuid,
+    /// The organization the key spends for.
+    pub organization_id: Uuid,
+    /// The team the key spends for, if any; must belong to `organization_id`.
+    pub team_id: Option<Uuid>,
+    /// The owner's label for the key.
+    pub name: String,
+    /// The first characters of the key, shown in listings to tell keys apart.
+    pub prefix: String,
+    /// The hash of the key, by which requests are authenticated.
+    pub key_hash: String,
+    /// When the key stops working (unix ms, exclusive), if ever.
+    pub expires_at: Option<i64>,
+}
+
+/// A stored API key, as listed to its owner and seen by authentication. It carries no hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: Uuid,
+    /// The owner.
+    pub user_id: Uuid,
+    /// The organization the key spends for.
+    pub organization_id: Uuid,
+    /// The team the key spends for, if any.
+    pub team_id: Option<Uuid>,
+    /// The owner's label for the key.
+    pub name: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// When the key was created (unix ms).
+    pub created_at: i64,
+    /// When the key stops working (unix ms, exclusive), if ever.
+    pub expires_at: Option<i64>,
+    /// When the key was revoked (unix ms), if it was.
+    pub revoked_at: Option<i64>,
+    /// When the key was last used (unix ms, as recorded by [`Store::touch_api_keys`]).
+    pub last_used_at: Option<i64>,
+}
+
+impl ApiKey {
+    /// Whether the key authenticates requests at `now`: not revoked and not expired.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|expires| now < expires)
+    }
+}
+
+/// The columns `key_from_row` reads, from `api_keys k`.
+macro_rules! key_columns {
+    () => {
+        "k.id, k.user_id, k.organization_id, k.team_id, k.name, k.prefix, k.created_at, \
+         k.expires_at, k.revoked_at, k.last_used_at"
+    };
+}
+
+fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: uuid(row, "id")?,
+        user_id: uuid(row, "user_id")?,
+        organization_id: uuid(row, "organization_id")?,
+        team_id: opt_uuid(row, "team_id")?,
+        name: text(row, "name")?,
+        prefix: text(row, "prefix")?,
+        created_at: int(row, "created_at")?,
+        expires_at: opt_int(row, "expires_at")?,
+        revoked_at: opt_int(row, "revoked_at")?,
+        last_used_at: opt_int(row, "last_used_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a new key. [`StoreError::NotFound`] if the user is not a member of the
+    /// organization or the team is not in it; [`StoreError::Conflict`] if the hash exists.
+    pub async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO api_keys \
+             (id, user_id, organization_id, team_id, name, prefix, key_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.to_string())
+        .bind(key.user_id.to_string())
+        .bind(key.organization_id.to_string())
+        .bind(key.team_id.map(|team| team.to_string()))
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash)
+        .bind(now)
+        .bind(key.expires_at)
+        .execute(&self.write)
+        .await?;
+        Ok(ApiKey {
+            id,
+            user_id: key.user_id,
+            organization_id: key.organization_id,
+            team_id: key.team_id,
+            name: key.name,
+            prefix: key.prefix,
+            created_at: now,
+            expires_at: key.expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        })
+    }
+
+    /// The user's keys, newest first, revoked and expired ones included.
+    pub async fn list_api_keys(&self, user_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys k WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Revokes one of the user's keys as of `now`. Returns false if the key is not this user's
+    /// or is already revoked.
+    pub async fn revoke_api_key(
+        &self,
+        user_id: Uuid,
+        key_id: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(key_id.to_string())
+        .bind(user_id.to_string())
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The key with this hash, for authentication, revoked or expired ones included (check
+    /// [`ApiKey::is_active`]); `None` if there is none or its owner is disabled.
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND u.disabled_at IS NULL"
+        ))
+        .bind(key_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Records when keys were last used, in one transaction; a time never moves backwards, so
+    /// batches may arrive out of order. Unknown key ids are ignored.
+    pub async fn touch_api_keys(&self, uses: &[(Uuid, i64)]) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for (key_id, used_at) in uses {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 \
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .bind(key_id.to_string())
+            .bind(*used_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
