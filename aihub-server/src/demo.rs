@@ -76,23 +76,44 @@ fn provider(id: &str, kind: ProviderKind, base: String) -> ProviderSettings {
     let mut adapter = ProviderConfig::new(id, kind, base);
     adapter.api_key = Some(SecretString::from("demo-key"));
     adapter.quirks = Quirks::default();
-    ProviderSettings { adapter, models: None }
+    ProviderSettings {
+        adapter,
+        models: None,
+    }
 }
 
 /// Starts the simulator and adds it to `config` as providers `mock`, `mock-anthropic` and
 /// `mock-gemini`. Without a configured database the demo uses `./aihub-demo.db`.
-pub async fn prepare(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Demo, String> {
+pub async fn prepare(
+    config: &mut Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Demo, String> {
     let server = mock_upstream::spawn(([127, 0, 0, 1], 0).into())
         .await
         .map_err(|e| format!("provider simulator: {e}"))?;
-    config.providers.insert("mock".into(), provider("mock", ProviderKind::OpenAi, server.openai_base()));
+    config.providers.insert(
+        "mock".into(),
+        provider("mock", ProviderKind::OpenAi, server.openai_base()),
+    );
     config.providers.insert(
         "mock-anthropic".into(),
-        provider("mock-anthropic", ProviderKind::Anthropic, server.anthropic_base()),
+        provider(
+            "mock-anthropic",
+            ProviderKind::Anthropic,
+            server.anthropic_base(),
+        ),
     );
-    config.providers.insert("mock-gemini".into(), provider("mock-gemini", ProviderKind::Gemini, server.gemini_base()));
-    config.catalog.merge_toml(DEMO_CATALOG).map_err(|e| e.to_string())?;
-    if env("AIHUB_DATABASE_URL").is_none() && config.database_url == crate::config::DEFAULT_DATABASE_URL {
+    config.providers.insert(
+        "mock-gemini".into(),
+        provider("mock-gemini", ProviderKind::Gemini, server.gemini_base()),
+    );
+    config
+        .catalog
+        .merge_toml(DEMO_CATALOG)
+        .map_err(|e| e.to_string())?;
+    if env("AIHUB_DATABASE_URL").is_none()
+        && config.database_url == crate::config::DEFAULT_DATABASE_URL
+    {
         config.database_url = "sqlite://aihub-demo.db".into();
     }
     Ok(Demo { _server: server })
@@ -101,14 +122,21 @@ pub async fn prepare(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) 
 impl Demo {
     /// Creates the demo user if needed and a fresh key; returns what to print.
     pub async fn finish(&self, state: &AppState, addr: &str) -> Result<String, String> {
-        let user = match state.store.user_by_email(DEMO_EMAIL).await.map_err(|e| e.to_string())? {
+        let user = match state
+            .store
+            .user_by_email(DEMO_EMAIL)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some((u, _)) => u,
             None => {
                 let c = Credentials {
                     email: DEMO_EMAIL.into(),
                     password: crate::auth::generate_session_token(),
                 };
-                create_user(state, &c).await.map_err(|e| e.0.message().to_owned())?
+                create_user(state, &c)
+                    .await
+                    .map_err(|e| e.0.message().to_owned())?
             }
         };
         let (_, key) = issue_key(

@@ -82,10 +82,15 @@ impl ApiError {
     /// that clients do not think their AI Hub key is wrong.
     pub fn from_upstream(e: Error) -> Self {
         match e {
-            Error::Authentication(d) | Error::PermissionDenied(d) if d.upstream_status.is_some() => {
+            Error::Authentication(d) | Error::PermissionDenied(d)
+                if d.upstream_status.is_some() =>
+            {
                 let provider = d.provider.clone().unwrap_or_else(|| "the provider".into());
                 Self(Error::Upstream(ErrorDetail {
-                    message: format!("{provider} rejected the gateway's credentials: {}", d.message),
+                    message: format!(
+                        "{provider} rejected the gateway's credentials: {}",
+                        d.message
+                    ),
                     ..d
                 }))
             }
@@ -108,7 +113,9 @@ impl IntoResponse for ApiError {
             }
         }
         // Official SDKs retry every 429 unless told otherwise.
-        if matches!(e, Error::InsufficientQuota(_)) || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS) {
+        if matches!(e, Error::InsufficientQuota(_))
+            || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS)
+        {
             headers.insert("x-should-retry", HeaderValue::from_static("false"));
         }
         if let Some(id) = e.request_id().and_then(|id| HeaderValue::from_str(id).ok()) {

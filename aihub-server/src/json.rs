@@ -12,9 +12,11 @@ use crate::state::AppState;
 pub struct Json<T>(pub T);
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError(aihub_core::Error::PayloadTooLarge(aihub_core::ErrorDetail::new(format!(
-        "The request body is larger than this gateway accepts ({limit} bytes)."
-    ))))
+    ApiError(aihub_core::Error::PayloadTooLarge(
+        aihub_core::ErrorDetail::new(format!(
+            "The request body is larger than this gateway accepts ({limit} bytes)."
+        )),
+    ))
 }
 
 /// Parses `bytes` as `T`, naming the field at fault on error.
@@ -49,15 +51,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large(limit));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                too_large(limit)
-            } else {
-                ApiError::bad_request(format!("Could not read the request body: {e}"), "body")
-            }
-        })?;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|e| {
+                let over = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                if over {
+                    too_large(limit)
+                } else {
+                    ApiError::bad_request(format!("Could not read the request body: {e}"), "body")
+                }
+            })?;
         parse(&bytes).map(Json)
     }
 }

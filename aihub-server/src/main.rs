@@ -168,10 +168,12 @@ async fn run_serve(
     demo: bool,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::process::ExitCode {
-    let mut config = match Config::load(config_path.as_deref(), env) {
+    let config = match Config::load(config_path.as_deref(), env) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
+    #[cfg(feature = "demo")]
+    let mut config = config;
     #[cfg(feature = "demo")]
     let demo_setup = if demo {
         match aihub_server::demo::prepare(&mut config, env).await {

@@ -22,7 +22,10 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/register", post(account::register))
         .route("/auth/login", post(account::login))
-        .route("/auth/api-keys", post(account::create_key).get(account::list_keys))
+        .route(
+            "/auth/api-keys",
+            post(account::create_key).get(account::list_keys),
+        )
         .route("/auth/api-keys/{id}", delete(account::revoke_key))
         .route("/usage/current", get(usage::current))
         .route("/usage/history", get(usage::history))
@@ -45,12 +48,27 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 async fn method_not_allowed() -> impl IntoResponse {
     let e = aihub_core::Error::bad_request("This method is not allowed on this endpoint.", None);
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(e.to_openai_json()))
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(e.to_openai_json()),
+    )
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then lets open requests
 /// finish. TCP_NODELAY is set on every accepted socket.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = app(state);
-    axum::serve(listener, app).tcp_nodelay(true).with_graceful_shutdown(shutdown).await
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

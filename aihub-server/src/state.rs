@@ -36,7 +36,9 @@ pub struct Services {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("listen", &self.0.config.listen).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("listen", &self.0.config.listen)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,12 +67,18 @@ impl Background {
 impl AppState {
     /// Connects the store, builds the client and starts the usage writer.
     pub async fn start(config: Config, clock: Option<Clock>) -> Result<(Self, Background), String> {
-        let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        let store = Store::connect(&config.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
         Self::with_store(config, store, clock).await
     }
 
     /// Like [`start`](Self::start) with an already connected store.
-    pub async fn with_store(config: Config, store: Store, clock: Option<Clock>) -> Result<(Self, Background), String> {
+    pub async fn with_store(
+        config: Config,
+        store: Store,
+        clock: Option<Clock>,
+    ) -> Result<(Self, Background), String> {
         let mut builder = Client::builder()
             .keys_from_env(false)
             .catalog(config.catalog.clone())

@@ -43,14 +43,19 @@ pub fn parse_instant_ms(text: &str) -> Option<i64> {
         return Some(ts.as_millisecond());
     }
     if let Ok(d) = text.parse::<Date>() {
-        return d.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp().as_millisecond());
+        return d
+            .to_zoned(TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_millisecond());
     }
     text.parse::<i64>().ok().and_then(|s| s.checked_mul(1000))
 }
 
 /// RFC 3339 text of unix milliseconds.
 pub fn rfc3339(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -60,13 +65,22 @@ mod tests {
     #[test]
     fn month_boundaries_in_utc_and_shanghai() {
         // 2026-03-31T20:00:00Z is already April 1st 04:00 in Shanghai (UTC+8).
-        let at = "2026-03-31T20:00:00Z".parse::<Timestamp>().unwrap().as_millisecond();
+        let at = "2026-03-31T20:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
         let utc = TimeZone::UTC;
         let sh = TimeZone::get("Asia/Shanghai").unwrap();
         assert_eq!(rfc3339(month_start_ms(at, &utc)), "2026-03-01T00:00:00Z");
-        assert_eq!(rfc3339(next_month_start_ms(at, &utc)), "2026-04-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(next_month_start_ms(at, &utc)),
+            "2026-04-01T00:00:00Z"
+        );
         assert_eq!(rfc3339(month_start_ms(at, &sh)), "2026-03-31T16:00:00Z");
-        assert_eq!(rfc3339(next_month_start_ms(at, &sh)), "2026-04-30T16:00:00Z");
+        assert_eq!(
+            rfc3339(next_month_start_ms(at, &sh)),
+            "2026-04-30T16:00:00Z"
+        );
     }
 
     #[test]

@@ -12,9 +12,16 @@ use crate::store::{ApiKey, User};
 
 /// The bearer token of a request, if any.
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A caller authenticated by an AI Hub API key.
@@ -37,12 +44,22 @@ pub async fn authenticate_key(state: &AppState, token: &str) -> Result<KeyAuth, 
     if !token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
         return Err(invalid());
     }
-    let key = state.store.api_key_by_hash(&hash_token(token)).await?.ok_or_else(invalid)?;
+    let key = state
+        .store
+        .api_key_by_hash(&hash_token(token))
+        .await?
+        .ok_or_else(invalid)?;
     if key.revoked_at.is_some() {
-        return Err(ApiError::unauthorized("This API key has been revoked.", "api_key_revoked"));
+        return Err(ApiError::unauthorized(
+            "This API key has been revoked.",
+            "api_key_revoked",
+        ));
     }
     if key.expires_at.is_some_and(|t| t <= state.now_ms()) {
-        return Err(ApiError::unauthorized("This API key has expired.", "api_key_expired"));
+        return Err(ApiError::unauthorized(
+            "This API key has expired.",
+            "api_key_expired",
+        ));
     }
     Ok(KeyAuth { key })
 }
@@ -50,7 +67,10 @@ pub async fn authenticate_key(state: &AppState, token: &str) -> Result<KeyAuth, 
 impl FromRequestParts<AppState> for KeyAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(missing_key)?;
         authenticate_key(state, token).await
     }
@@ -65,18 +85,31 @@ async fn session(state: &AppState, token: &str) -> Result<User, ApiError> {
         .store
         .session_user(&hash_token(token), state.now_ms())
         .await?
-        .ok_or_else(|| ApiError::unauthorized("Your session has expired or is invalid; log in again.", "invalid_session"))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "Your session has expired or is invalid; log in again.",
+                "invalid_session",
+            )
+        })
 }
 
 impl FromRequestParts<AppState> for SessionUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("Log in first: send 'Authorization: Bearer <session token>'.", "missing_session")
+            ApiError::unauthorized(
+                "Log in first: send 'Authorization: Bearer <session token>'.",
+                "missing_session",
+            )
         })?;
         if token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
-            return Err(ApiError::forbidden("API keys cannot manage API keys; use a session token from /api/v1/auth/login."));
+            return Err(ApiError::forbidden(
+                "API keys cannot manage API keys; use a session token from /api/v1/auth/login.",
+            ));
         }
         Ok(Self(session(state, token).await?))
     }
@@ -94,7 +127,10 @@ pub struct Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(missing_key)?;
         if token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
             let auth = authenticate_key(state, token).await?;
@@ -102,8 +138,13 @@ impl FromRequestParts<AppState> for Caller {
                 .store
                 .user_by_id(auth.key.user_id)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("The key's user no longer exists.", "invalid_api_key"))?;
-            return Ok(Self { user, key: Some(auth.key) });
+                .ok_or_else(|| {
+                    ApiError::unauthorized("The key's user no longer exists.", "invalid_api_key")
+                })?;
+            return Ok(Self {
+                user,
+                key: Some(auth.key),
+            });
         }
         Ok(Self {
             user: session(state, token).await?,
@@ -119,17 +160,26 @@ pub struct MasterKey;
 impl FromRequestParts<AppState> for MasterKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(master) = &state.config.master_key else {
-            return Err(ApiError::forbidden("The admin API is disabled: start the gateway with AIHUB_MASTER_KEY set."));
+            return Err(ApiError::forbidden(
+                "The admin API is disabled: start the gateway with AIHUB_MASTER_KEY set.",
+            ));
         };
         let token = bearer(parts).ok_or_else(missing_key)?;
         // Compare digests so that the comparison takes the same time wherever they differ.
-        let same = Sha256::digest(token.as_bytes()) == Sha256::digest(master.expose_secret().as_bytes());
+        let same =
+            Sha256::digest(token.as_bytes()) == Sha256::digest(master.expose_secret().as_bytes());
         if same {
             Ok(Self)
         } else {
-            Err(ApiError::unauthorized("Incorrect master key.", "invalid_master_key"))
+            Err(ApiError::unauthorized(
+                "Incorrect master key.",
+                "invalid_master_key",
+            ))
         }
     }
 }

@@ -5,4 +5,7 @@ mod extract;
 mod secrets;
 
 pub use extract::{Caller, KeyAuth, MasterKey, SessionUser};
-pub use secrets::{generate_api_key, generate_session_token, hash_password, hash_token, key_prefix, verify_password};
+pub use secrets::{
+    generate_api_key, generate_session_token, hash_password, hash_token, key_prefix,
+    verify_password,
+};

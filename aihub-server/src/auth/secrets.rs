@@ -4,8 +4,8 @@
 //! hash for them (it is what the lookup on every request pays); passwords are low-entropy and
 //! get argon2id, run off the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -60,7 +60,11 @@ pub async fn hash_password(password: String) -> Result<String, String> {
 pub async fn verify_password(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -81,7 +85,10 @@ mod tests {
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), hash_token(&b));
         // SHA-256("abc"), the FIPS 180-2 test vector.
-        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[tokio::test]

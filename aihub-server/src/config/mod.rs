@@ -67,7 +67,10 @@ pub struct ProviderSettings {
 
 impl Config {
     /// Loads `path` (if any), applies `AIHUB_*` overrides from `env`, validates.
-    pub fn load(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut raw = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -81,18 +84,36 @@ impl Config {
     }
 
     /// Validates a raw configuration and resolves provider secrets from `env`.
-    pub fn resolve(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let listen_text = raw.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen_text
-            .parse()
-            .map_err(|_| ConfigError(format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080")))?;
-        let database_url = raw.database_url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError("database_url: expected sqlite://PATH or postgres://…".into()));
+    pub fn resolve(
+        raw: RawConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let listen_text = raw
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen: {listen_text:?} is not an address like 127.0.0.1:8080"
+            ))
+        })?;
+        let database_url = raw
+            .database_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "database_url: expected sqlite://PATH or postgres://…".into(),
+            ));
         }
         let mut catalog = Catalog::builtin().clone();
         if let Some(extra) = &raw.catalog {
-            catalog.merge_toml(extra).map_err(|e| ConfigError(format!("catalog: {e}")))?;
+            catalog
+                .merge_toml(extra)
+                .map_err(|e| ConfigError(format!("catalog: {e}")))?;
         }
         let mut providers = BTreeMap::new();
         for (id, p) in &raw.providers {
@@ -123,22 +144,33 @@ fn resolve_provider(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ProviderSettings, ConfigError> {
     if id.is_empty() || id.contains('/') {
-        return Err(ConfigError(format!("providers.{id}: a provider id must be non-empty and contain no '/'")));
+        return Err(ConfigError(format!(
+            "providers.{id}: a provider id must be non-empty and contain no '/'"
+        )));
     }
     let known = catalog.provider(id);
     let kind = match (&p.kind, known) {
         (Some(k), _) => parse_kind(k).ok_or_else(|| {
-            ConfigError(format!("providers.{id}.kind: {k:?} is not one of openai, azure, anthropic, gemini"))
+            ConfigError(format!(
+                "providers.{id}.kind: {k:?} is not one of openai, azure, anthropic, gemini"
+            ))
         })?,
         (None, Some(info)) => info.kind,
-        (None, None) => return Err(ConfigError(format!("providers.{id}.kind is required for a provider the catalog does not know"))),
+        (None, None) => {
+            return Err(ConfigError(format!(
+                "providers.{id}.kind is required for a provider the catalog does not know"
+            )));
+        }
     };
     let base_url = p
         .base_url
         .clone()
         .or_else(|| known.map(|i| i.base_url.clone()))
         .ok_or_else(|| ConfigError(format!("providers.{id}.base_url is required")))?;
-    let key_env = p.api_key_env.clone().or_else(|| known.and_then(|i| i.api_key_env.clone()));
+    let key_env = p
+        .api_key_env
+        .clone()
+        .or_else(|| known.and_then(|i| i.api_key_env.clone()));
     let api_key = match (&p.api_key, &key_env) {
         (Some(k), _) => Some(k.clone()),
         (None, Some(var)) => env(var).filter(|v| !v.is_empty()),
@@ -151,12 +183,21 @@ fn resolve_provider(
     };
     if api_key.is_none() && quirks.requires_key {
         let hint = key_env.map(|v| format!(" (set {v})")).unwrap_or_default();
-        return Err(ConfigError(format!("providers.{id}: no API key{hint}; set api_key, api_key_env, or quirks.requires_key = false")));
+        return Err(ConfigError(format!(
+            "providers.{id}: no API key{hint}; set api_key, api_key_env, or quirks.requires_key = false"
+        )));
     }
     let mut adapter = ProviderConfig::new(id, kind, base_url);
     adapter.api_key = api_key.map(SecretString::from);
-    adapter.api_version = p.api_version.clone().or_else(|| known.and_then(|i| i.api_version.clone()));
-    adapter.headers = p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    adapter.api_version = p
+        .api_version
+        .clone()
+        .or_else(|| known.and_then(|i| i.api_version.clone()));
+    adapter.headers = p
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     adapter.quirks = quirks;
     Ok(ProviderSettings {
         adapter,

@@ -72,7 +72,9 @@ impl RawConfig {
     /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`.
     pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
-            v.trim().parse().map_err(|_| ConfigError(format!("{name}: {v:?} is not a number")))
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("{name}: {v:?} is not a number")))
         }
         let get = |name: &str| env(name).filter(|v| !v.is_empty());
         if let Some(v) = get("AIHUB_LISTEN") {
@@ -97,7 +99,8 @@ impl RawConfig {
             self.upstream_read_timeout_secs = Some(num("AIHUB_UPSTREAM_READ_TIMEOUT_SECS", v)?);
         }
         if let Some(v) = get("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS") {
-            self.upstream_connect_timeout_secs = Some(num("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS", v)?);
+            self.upstream_connect_timeout_secs =
+                Some(num("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS", v)?);
         }
         if let Some(v) = get("AIHUB_UPSTREAM_MAX_RETRIES") {
             self.upstream_max_retries = Some(num("AIHUB_UPSTREAM_MAX_RETRIES", v)?);

@@ -1,7 +1,12 @@
 use super::*;
 
 fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-    move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
 }
 
 #[test]
@@ -34,8 +39,14 @@ fn the_issue_example_parses_and_resolves_its_key() {
     let c = Config::resolve(raw, &env_of(&[("OPENAI_API_KEY", "sk-from-env")])).unwrap();
     assert_eq!(c.listen.port(), 9000);
     let openai = &c.providers["openai"];
-    assert_eq!(secrecy::ExposeSecret::expose_secret(openai.adapter.api_key.as_ref().unwrap()), "sk-from-env");
-    assert_eq!(openai.models.as_deref(), Some(&["gpt-4o-mini".to_owned()][..]));
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(openai.adapter.api_key.as_ref().unwrap()),
+        "sk-from-env"
+    );
+    assert_eq!(
+        openai.models.as_deref(),
+        Some(&["gpt-4o-mini".to_owned()][..])
+    );
     // A catalog provider needs no kind or base URL, and takes its quirks from the catalog.
     let ds = &c.providers["deepseek"];
     assert_eq!(ds.adapter.base_url, "https://api.deepseek.com/v1");
@@ -45,14 +56,20 @@ fn the_issue_example_parses_and_resolves_its_key() {
 #[test]
 fn environment_overrides_the_file() {
     let mut raw = RawConfig::parse("listen = \"127.0.0.1:1\"\nmax_body_bytes = 10").unwrap();
-    raw.apply_env(&env_of(&[("AIHUB_LISTEN", "127.0.0.1:2"), ("AIHUB_MAX_BODY_BYTES", "20"), ("AIHUB_MASTER_KEY", "mk")]))
-        .unwrap();
+    raw.apply_env(&env_of(&[
+        ("AIHUB_LISTEN", "127.0.0.1:2"),
+        ("AIHUB_MAX_BODY_BYTES", "20"),
+        ("AIHUB_MASTER_KEY", "mk"),
+    ]))
+    .unwrap();
     let c = Config::resolve(raw, &env_of(&[])).unwrap();
     assert_eq!(c.listen.port(), 2);
     assert_eq!(c.max_body_bytes, 20);
     assert!(c.master_key.is_some());
     let mut raw = RawConfig::default();
-    let e = raw.apply_env(&env_of(&[("AIHUB_MAX_BODY_BYTES", "lots")])).unwrap_err();
+    let e = raw
+        .apply_env(&env_of(&[("AIHUB_MAX_BODY_BYTES", "lots")]))
+        .unwrap_err();
     assert!(e.to_string().contains("AIHUB_MAX_BODY_BYTES"));
 }
 
@@ -60,23 +77,41 @@ fn environment_overrides_the_file() {
 fn mistakes_name_the_key() {
     let e = RawConfig::parse("listne = \"x\"").unwrap_err();
     assert!(e.to_string().contains("listne"), "{e}");
-    let e = RawConfig::parse("[providers.x]\nkind = \"openai\"\nbase_url = \"http://x\"\napikey = \"k\"").unwrap_err();
+    let e = RawConfig::parse(
+        "[providers.x]\nkind = \"openai\"\nbase_url = \"http://x\"\napikey = \"k\"",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("apikey"), "{e}");
-    let bad = |text: &str| Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[])).unwrap_err().to_string();
+    let bad = |text: &str| {
+        Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[]))
+            .unwrap_err()
+            .to_string()
+    };
     assert!(bad("listen = \"localhost\"").contains("listen"));
     assert!(bad("database_url = \"mysql://x\"").contains("database_url"));
     assert!(bad("[providers.mine]\nbase_url = \"http://x\"").contains("providers.mine.kind"));
     assert!(bad("[providers.mine]\nkind = \"cohere\"\nbase_url = \"http://x\"").contains("cohere"));
-    assert!(bad("[providers.openai]").contains("OPENAI_API_KEY"), "a missing key names its variable");
+    assert!(
+        bad("[providers.openai]").contains("OPENAI_API_KEY"),
+        "a missing key names its variable"
+    );
     // Keyless local servers need no key.
-    let ok = Config::resolve(RawConfig::parse("[providers.ollama]").unwrap(), &env_of(&[])).unwrap();
+    let ok = Config::resolve(
+        RawConfig::parse("[providers.ollama]").unwrap(),
+        &env_of(&[]),
+    )
+    .unwrap();
     assert!(ok.providers["ollama"].adapter.api_key.is_none());
 }
 
 #[test]
 fn every_example_in_the_configuration_guide_loads() {
     let page = include_str!("../../../docs/configuration.md");
-    let blocks: Vec<&str> = page.split("```toml\n").skip(1).filter_map(|b| b.split("```").next()).collect();
+    let blocks: Vec<&str> = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
     assert!(blocks.len() >= 2, "the guide has its examples");
     let env = |name: &str| name.ends_with("_API_KEY").then(|| "sk-test".to_owned());
     for block in blocks {
@@ -86,9 +121,21 @@ fn every_example_in_the_configuration_guide_loads() {
     }
     // Every top-level key of RawConfig is documented.
     for key in [
-        "listen", "database_url", "redis_url", "master_key", "max_body_bytes", "upstream_timeout_secs",
-        "upstream_read_timeout_secs", "upstream_connect_timeout_secs", "upstream_max_retries", "session_ttl_hours", "catalog",
+        "listen",
+        "database_url",
+        "redis_url",
+        "master_key",
+        "max_body_bytes",
+        "upstream_timeout_secs",
+        "upstream_read_timeout_secs",
+        "upstream_connect_timeout_secs",
+        "upstream_max_retries",
+        "session_ttl_hours",
+        "catalog",
     ] {
-        assert!(page.contains(&format!("| `{key}` |")), "docs/configuration.md does not document {key}");
+        assert!(
+            page.contains(&format!("| `{key}` |")),
+            "docs/configuration.md does not document {key}"
+        );
     }
 }

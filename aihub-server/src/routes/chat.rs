@@ -40,23 +40,35 @@ fn validate(request: &ChatCompletionRequest) -> ApiResult<()> {
         return Err(ApiError::bad_request("'model' must not be empty.", "model"));
     }
     if request.messages.is_empty() {
-        return Err(ApiError::bad_request("'messages' must contain at least one message.", "messages"));
+        return Err(ApiError::bad_request(
+            "'messages' must contain at least one message.",
+            "messages",
+        ));
     }
     if let Some(t) = request.temperature
         && !(0.0..=2.0).contains(&t)
     {
-        return Err(ApiError::bad_request(format!("'temperature' must be between 0 and 2, got {t}."), "temperature"));
+        return Err(ApiError::bad_request(
+            format!("'temperature' must be between 0 and 2, got {t}."),
+            "temperature",
+        ));
     }
     if let Some(p) = request.top_p
         && !(0.0..=1.0).contains(&p)
     {
-        return Err(ApiError::bad_request(format!("'top_p' must be between 0 and 1, got {p}."), "top_p"));
+        return Err(ApiError::bad_request(
+            format!("'top_p' must be between 0 and 1, got {p}."),
+            "top_p",
+        ));
     }
     if request.n == Some(0) || request.n.is_some_and(|n| n > 128) {
         return Err(ApiError::bad_request("'n' must be between 1 and 128.", "n"));
     }
     if request.stream_options.is_some() && !request.is_stream() {
-        return Err(ApiError::bad_request("'stream_options' is only allowed when 'stream' is true.", "stream_options"));
+        return Err(ApiError::bad_request(
+            "'stream_options' is only allowed when 'stream' is true.",
+            "stream_options",
+        ));
     }
     Ok(())
 }
@@ -223,11 +235,10 @@ impl StreamRecorder {
     }
 
     fn outcome_record(&self, status: u16, error: Option<&str>) -> crate::store::UsageRecord {
-        let usage = self
-            .acc
-            .usage()
-            .cloned()
-            .unwrap_or_else(|| estimate_usage(&self.routed.id, self.prompt_estimate, &self.acc));
+        let usage =
+            self.acc.usage().cloned().unwrap_or_else(|| {
+                estimate_usage(&self.routed.id, self.prompt_estimate, &self.acc)
+            });
         RequestOutcome {
             request_id: &self.id,
             auth: &self.auth,

@@ -16,7 +16,9 @@ use crate::timeutil::{month_start_ms, next_month_start_ms, parse_instant_ms, rfc
 
 /// Nano-units as an exact decimal string (`"0.000510300"` → `"0.0005103"`).
 pub fn nanos_to_string(nanos: i64) -> String {
-    (Decimal::from(nanos) / Decimal::from(1_000_000_000)).normalize().to_string()
+    (Decimal::from(nanos) / Decimal::from(1_000_000_000))
+        .normalize()
+        .to_string()
 }
 
 fn costs_json(costs: &[(String, i64)]) -> Value {
@@ -32,7 +34,10 @@ fn costs_json(costs: &[(String, i64)]) -> Value {
 pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let now = state.now_ms();
     let from = month_start_ms(now, &TimeZone::UTC);
-    let t = state.store.usage_totals(caller.user.id, from, now + 1).await?;
+    let t = state
+        .store
+        .usage_totals(caller.user.id, from, now + 1)
+        .await?;
     Ok(axum::Json(json!({
         "object": "usage.current",
         "period": {"start": rfc3339(from), "end": rfc3339(next_month_start_ms(now, &TimeZone::UTC))},
@@ -69,7 +74,12 @@ fn instant(text: &Option<String>, param: &str) -> ApiResult<Option<i64>> {
     text.as_deref()
         .map(|t| {
             parse_instant_ms(t).ok_or_else(|| {
-                ApiError::bad_request(format!("'{param}' must be an RFC 3339 time, a YYYY-MM-DD date or unix seconds."), param)
+                ApiError::bad_request(
+                    format!(
+                        "'{param}' must be an RFC 3339 time, a YYYY-MM-DD date or unix seconds."
+                    ),
+                    param,
+                )
             })
         })
         .transpose()
@@ -99,17 +109,28 @@ fn record_json(r: &UsageRecord) -> Value {
 }
 
 /// `GET /api/v1/usage/history`: newest first, paged with `next_cursor`.
-pub async fn history(State(state): State<AppState>, caller: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Response> {
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("'limit' must be between 1 and 1000.", "limit"));
+        return Err(ApiError::bad_request(
+            "'limit' must be between 1 and 1000.",
+            "limit",
+        ));
     }
     let cursor = match &q.cursor {
         None => None,
         Some(c) => {
-            let bad = || ApiError::bad_request("'cursor' is not a cursor this API returned.", "cursor");
+            let bad =
+                || ApiError::bad_request("'cursor' is not a cursor this API returned.", "cursor");
             let (t, id) = c.split_once('_').ok_or_else(bad)?;
-            Some((t.parse::<i64>().map_err(|_| bad())?, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+            Some((
+                t.parse::<i64>().map_err(|_| bad())?,
+                uuid::Uuid::parse_str(id).map_err(|_| bad())?,
+            ))
         }
     };
     let filter = UsageFilter {
@@ -120,7 +141,10 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(q): Qu
         api_key_id: q
             .key_id
             .as_deref()
-            .map(|k| uuid::Uuid::parse_str(k).map_err(|_| ApiError::bad_request("'key_id' is not an API key id.", "key_id")))
+            .map(|k| {
+                uuid::Uuid::parse_str(k)
+                    .map_err(|_| ApiError::bad_request("'key_id' is not an API key id.", "key_id"))
+            })
             .transpose()?,
         limit: limit + 1,
         cursor,
@@ -144,7 +168,11 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(q): Qu
 
 /// `GET /api/v1/usage/cost`: totals by model and by day (UTC) over `from`..`to`
 /// (default: this month).
-pub async fn cost(State(state): State<AppState>, caller: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Response> {
+pub async fn cost(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<Response> {
     let now = state.now_ms();
     let from = instant(&q.from, "from")?.unwrap_or_else(|| month_start_ms(now, &TimeZone::UTC));
     let to = instant(&q.to, "to")?.unwrap_or(now + 1);
@@ -162,7 +190,7 @@ pub async fn cost(State(state): State<AppState>, caller: Caller, Query(q): Query
                 "requests": m.requests,
                 "prompt_tokens": m.prompt_tokens,
                 "completion_tokens": m.completion_tokens,
-                "cost": nanos_to_string(m.cost_nanos),
+                "cost": m.cost_nanos.map(nanos_to_string),
             })
         })
         .collect();
@@ -175,19 +203,18 @@ pub async fn cost(State(state): State<AppState>, caller: Caller, Query(q): Query
                 "currency": d.currency,
                 "requests": d.requests,
                 "total_tokens": d.total_tokens,
-                "cost": nanos_to_string(d.cost_nanos),
+                "cost": d.cost_nanos.map(nanos_to_string),
             })
         })
         .collect();
     let mut totals: Vec<(String, i64)> = Vec::new();
     for m in &report.by_model {
-        match totals.iter_mut().find(|(c, _)| Some(c) == m.currency.as_ref()) {
-            Some((_, n)) => *n = n.saturating_add(m.cost_nanos),
-            None => {
-                if let Some(c) = &m.currency {
-                    totals.push((c.clone(), m.cost_nanos));
-                }
-            }
+        let (Some(currency), Some(nanos)) = (&m.currency, m.cost_nanos) else {
+            continue;
+        };
+        match totals.iter_mut().find(|(c, _)| c == currency) {
+            Some((_, n)) => *n = n.saturating_add(nanos),
+            None => totals.push((currency.clone(), nanos)),
         }
     }
     Ok(axum::Json(json!({

@@ -44,24 +44,41 @@ impl ModelRouter {
     pub fn resolve(&self, model: &str) -> Result<RoutedModel, Error> {
         let not_found = || {
             Error::NotFound(ErrorDetail {
-                message: format!("The model `{model}` does not exist or you do not have access to it."),
+                message: format!(
+                    "The model `{model}` does not exist or you do not have access to it."
+                ),
                 param: Some("model".into()),
                 code: Some("model_not_found".into()),
                 ..ErrorDetail::default()
             })
         };
-        let resolved = self.catalog.resolve(model).ok_or_else(not_found)?;
-        let settings = self.providers.get(resolved.provider).ok_or_else(not_found)?;
-        let id = format!("{}/{}", resolved.provider, resolved.upstream);
+        // A catalog id or alias first; then `provider/model` for any configured provider,
+        // whether or not the catalog lists the model (it then has no price).
+        let (provider, upstream, info) = match self.catalog.get(model) {
+            Some(info) => (
+                info.provider().to_owned(),
+                info.upstream.clone(),
+                Some(info.clone()),
+            ),
+            None => {
+                let (provider, upstream) = model.split_once('/').ok_or_else(not_found)?;
+                if upstream.is_empty() {
+                    return Err(not_found());
+                }
+                (provider.to_owned(), upstream.to_owned(), None)
+            }
+        };
+        let settings = self.providers.get(&provider).ok_or_else(not_found)?;
+        let id = format!("{provider}/{upstream}");
         if let Some(allowed) = &settings.models
-            && !allowed.iter().any(|m| m == resolved.upstream || *m == id)
+            && !allowed.iter().any(|m| *m == upstream || *m == id)
         {
             return Err(not_found());
         }
         Ok(RoutedModel {
-            provider: resolved.provider.to_owned(),
-            upstream: resolved.upstream.to_owned(),
-            info: resolved.info.cloned(),
+            provider,
+            upstream,
+            info,
             id,
         })
     }
@@ -70,7 +87,11 @@ impl ModelRouter {
     pub fn list(&self) -> Vec<Model> {
         let mut out: Vec<Model> = Vec::new();
         for (provider, settings) in &self.providers {
-            let listed = self.catalog.models().iter().filter(|m| m.provider() == provider);
+            let listed = self
+                .catalog
+                .models()
+                .iter()
+                .filter(|m| m.provider() == provider);
             for info in listed {
                 if let Some(allowed) = &settings.models
                     && !allowed.iter().any(|m| *m == info.upstream || *m == info.id)

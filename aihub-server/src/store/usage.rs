@@ -9,7 +9,7 @@ use super::rows::{flag, flag_value, int, opt_int, opt_text, opt_uuid, text, uuid
 use super::{Store, StoreError};
 
 /// One proxied request, as stored: the fields are the columns of `usage_records`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UsageRecord {
     /// The record's id (the key that makes a retried insert harmless).
     pub id: Uuid,

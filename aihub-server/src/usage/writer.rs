@@ -31,7 +31,9 @@ pub struct UsageWriter {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("record", &self.record.id).finish()
+        f.debug_struct("Job")
+            .field("record", &self.record.id)
+            .finish()
     }
 }
 
@@ -49,7 +51,15 @@ impl UsageWriter {
     pub async fn record(&self, record: UsageRecord) {
         let (done, wait) = oneshot::channel();
         let id = record.id.clone();
-        if self.tx.send(Job { record, done: Some(done) }).await.is_err() {
+        if self
+            .tx
+            .send(Job {
+                record,
+                done: Some(done),
+            })
+            .await
+            .is_err()
+        {
             tracing::error!(usage_id = %id, "usage writer stopped; record not written");
             return;
         }
@@ -106,7 +116,9 @@ async fn write_batch(store: &Store, spill: &PathBuf, records: &[UsageRecord]) {
             file = %spill.display(),
             "database unavailable: usage records kept in the spill file, replayed at next start"
         ),
-        Err(e) => tracing::error!(error = %e, records = records.len(), "usage records could not be written anywhere"),
+        Err(e) => {
+            tracing::error!(error = %e, records = records.len(), "usage records could not be written anywhere")
+        }
     }
 }
 
@@ -116,7 +128,11 @@ async fn append_spill(path: &PathBuf, records: &[UsageRecord]) -> std::io::Resul
         text.push_str(&serde_json::to_string(r).map_err(std::io::Error::other)?);
         text.push('\n');
     }
-    let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+    let mut f = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
     f.write_all(text.as_bytes()).await?;
     f.sync_all().await
 }
@@ -125,16 +141,21 @@ async fn replay_spill(store: &Store, path: &PathBuf) {
     let Ok(text) = tokio::fs::read_to_string(path).await else {
         return;
     };
-    let records: Vec<UsageRecord> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let records: Vec<UsageRecord> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     if records.is_empty() {
         let _ = tokio::fs::remove_file(path).await;
         return;
     }
-    match store.insert_usage_idempotent(&records).await {
+    match store.insert_usage(&records).await {
         Ok(_) => {
             tracing::info!(records = records.len(), "replayed spilled usage records");
             let _ = tokio::fs::remove_file(path).await;
         }
-        Err(e) => tracing::error!(error = %e, "spilled usage records could not be replayed yet; kept for the next start"),
+        Err(e) => {
+            tracing::error!(error = %e, "spilled usage records could not be replayed yet; kept for the next start")
+        }
     }
 }

@@ -118,11 +118,16 @@ async fn sigkill_under_load_loses_no_completed_record() {
         }));
     }
     // Let the load run, then kill the gateway without warning.
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if completed.lock().unwrap().len() >= 200 {
-            break;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while completed.lock().unwrap().len() < 200 {
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!(
+                "the gateway completed only {} requests in 60 s",
+                completed.lock().unwrap().len()
+            );
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
