@@ -214,11 +214,11 @@ async fn run_serve(
         }
     }
     if no_providers {
-        out(&format!(
+        out(
             "\nNo providers are configured yet. Add one in a config file and restart:\n\n  \
              [providers.openai]\n  api_key_env = \"OPENAI_API_KEY\"\n\n  \
-             aihub-server serve --config aihub.toml      (see docs/configuration.md)\n"
-        ));
+             aihub-server serve --config aihub.toml      (see docs/configuration.md)\n",
+        );
     }
     if !demo {
         out(&format!(

@@ -89,10 +89,8 @@ async fn every_family_streams_with_usage() {
     let m = mock().await;
     let c = direct(&m);
     for model in MODELS {
-        let req = ChatCompletionRequest::new(
-            format!("{model}"),
-            vec![ChatMessage::user("stream please")],
-        );
+        let req =
+            ChatCompletionRequest::new(model.to_string(), vec![ChatMessage::user("stream please")]);
         let mut s = c
             .chat()
             .stream(req)

@@ -1,4 +1,5 @@
 //! aihub-core end to end: the Client against tests/mock-upstream, for every provider family.
+#![cfg(test)]
 
 mod client;
 mod examples;

@@ -50,7 +50,7 @@ impl UsageWriter {
     /// Writes `record` and returns once it is committed (or spilled to disk).
     pub async fn record(&self, record: UsageRecord) {
         let (done, wait) = oneshot::channel();
-        let id = record.id.clone();
+        let id = record.id;
         if self
             .tx
             .send(Job {

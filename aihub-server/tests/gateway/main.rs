@@ -1,4 +1,5 @@
 //! The gateway end to end over real sockets: mock-upstream behind it, SQLite under it.
+#![cfg(test)]
 
 mod accounts;
 mod crash;
