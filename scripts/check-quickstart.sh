@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 python="${1:-python3}"
 doc=docs/quickstart.md
 work=$(mktemp -d)
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Step 1 runs in a session of its own, so that stopping it stops cargo and the gateway it started.
+trap '[ -n "$server_pid" ] && { kill -- -"$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }; rm -rf "$work"' EXIT
 server_pid=
 
 # The fenced blocks of the page, in order: block-N.sh / block-N.python / block-N.text.
@@ -22,7 +23,7 @@ mapfile -t python_blocks < <(ls "$work"/*.python)
 echo "quickstart step 1: $(head -n1 "${shell_blocks[0]}")"
 # Step 1 runs in the background (it is the server); a fresh database keeps the run clean.
 rm -f aihub-demo.db aihub-demo.db-* 
-bash "${shell_blocks[0]}" > "$work/server.out" 2>"$work/server.err" &
+setsid bash "${shell_blocks[0]}" > "$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 1 900); do
   grep -q 'Demo API key (shown once): ' "$work/server.out" 2>/dev/null && break

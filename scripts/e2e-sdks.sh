@@ -11,7 +11,7 @@ mkdir -p "$cache"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'openai>=2,<4' 'pytest>=8'
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'openai>=2,<4' 'pytest>=8' 'httpx>=0.27'
 (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo build --quiet -p aihub-server --features demo
