@@ -250,18 +250,6 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_print() {
-        assert_eq!(redact_url("postgres://aihub:s3cret@db:5432/aihub"), "postgres://aihub:***@db:5432/aihub");
-        assert_eq!(redact_url("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
-        assert_eq!(redact_url("sqlite://aihub.db"), "sqlite://aihub.db");
-    }
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -280,4 +268,22 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing open requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(
+            redact_url("postgres://aihub:s3cret@db:5432/aihub"),
+            "postgres://aihub:***@db:5432/aihub"
+        );
+        assert_eq!(
+            redact_url("postgres://root@127.0.0.1/test"),
+            "postgres://root@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("sqlite://aihub.db"), "sqlite://aihub.db");
+    }
 }

@@ -152,6 +152,32 @@ impl Client {
         }
     }
 
+    /// Runs `attempt` with the requested model, then with each fallback model while the
+    /// failure is one another model might not have; returns the first success or the last error.
+    async fn with_fallbacks<T, F, Fut>(
+        &self,
+        model: &str,
+        options: &RequestOptions,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut last = None;
+        for candidate in self.models_to_try(model, options) {
+            match attempt(candidate.clone()).await {
+                Ok(value) => return Ok(value),
+                Err(e) if e.allows_fallback() => {
+                    tracing::warn!(model = %candidate, error = %e, "model failed, trying the next fallback");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::config("no model to try")))
+    }
+
     fn models_to_try(&self, model: &str, options: &RequestOptions) -> Vec<String> {
         let fallbacks = options
             .fallback_models
@@ -185,29 +211,20 @@ impl Chat<'_> {
         request.stream = None;
         request.stream_options = None;
         let client = self.client;
-        let mut last = None;
-        for model in client.models_to_try(&request.model, options) {
-            let attempt = async {
+        let request = &request;
+        client
+            .with_fallbacks(&request.model, options, |model| async move {
                 let route = client.route(&model)?;
-                let http = route.adapter.chat_request(&request, &route.upstream)?;
+                let http = route.adapter.chat_request(request, &route.upstream)?;
                 let response = client.send(route.adapter, http, options, false).await?;
                 let body = transport::read_body(response).await?;
                 let mut completion = route.adapter.parse_chat_response(&body, &route.upstream)?;
                 if !client.is_gateway() {
-                    completion.model.clone_from(&model);
+                    completion.model = model;
                 }
-                Ok::<_, Error>(completion)
-            };
-            match attempt.await {
-                Ok(c) => return Ok(c),
-                Err(e) if e.allows_fallback() => {
-                    tracing::warn!(model = %model, error = %e, "model failed, trying the next fallback");
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::config("no model to try")))
+                Ok(completion)
+            })
+            .await
     }
 
     /// Starts a streamed completion. Failures before the first byte are retried and fall
@@ -224,29 +241,20 @@ impl Chat<'_> {
     ) -> Result<ChatStream> {
         request.stream = Some(true);
         let client = self.client;
-        let mut last = None;
-        for model in client.models_to_try(&request.model, options) {
-            let attempt = async {
+        let request = &request;
+        client
+            .with_fallbacks(&request.model, options, |model| async move {
                 let route = client.route(&model)?;
-                let http = route.adapter.chat_request(&request, &route.upstream)?;
+                let http = route.adapter.chat_request(request, &route.upstream)?;
                 let response = client.send(route.adapter, http, options, true).await?;
                 let state = route.adapter.stream_state(&route.upstream);
-                Ok::<_, Error>(transport::chunk_stream(
+                Ok(transport::chunk_stream(
                     response,
                     state,
                     route.adapter.config().id.clone(),
                 ))
-            };
-            match attempt.await {
-                Ok(s) => return Ok(s),
-                Err(e) if e.allows_fallback() => {
-                    tracing::warn!(model = %model, error = %e, "model failed, trying the next fallback");
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::config("no model to try")))
+            })
+            .await
     }
 }
 

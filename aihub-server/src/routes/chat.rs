@@ -17,9 +17,8 @@ use futures::StreamExt;
 use crate::auth::KeyAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
-use crate::routing::RoutedModel;
 use crate::state::AppState;
-use crate::usage::RequestOutcome;
+use crate::usage::{Exchange, Outcome};
 
 /// A new gateway request id.
 pub fn request_id() -> String {
@@ -88,75 +87,64 @@ pub async fn completions(
     validate(&request)?;
     let routed = state.models.resolve(&request.model)?;
     request.model.clone_from(&routed.id);
-    let id = request_id();
-    let started = state.now_ms();
+    let exchange = Exchange {
+        id: request_id(),
+        auth,
+        model: routed,
+        started_ms: state.now_ms(),
+        stream: request.is_stream(),
+    };
     let options = RequestOptions {
-        request_id: Some(id.clone()),
+        request_id: Some(exchange.id.clone()),
         ..RequestOptions::default()
     };
-    if request.is_stream() {
-        return stream(state, auth, routed, request, options, id, started).await;
+    if exchange.stream {
+        return stream(state, exchange, request, options).await;
     }
     let result = state.client.chat().create_with(request, &options).await;
-    let (usage, status, error) = match &result {
-        Ok(c) => (c.usage.clone().unwrap_or_default(), 200, None),
-        Err(e) => (Usage::default(), e.status(), Some(e.kind())),
-    };
-    let outcome = RequestOutcome {
-        request_id: &id,
-        auth: &auth,
-        model: &routed,
-        usage: &usage,
-        started_ms: started,
-        finished_ms: state.now_ms(),
-        ttft_ms: None,
-        status,
-        error_type: error,
-        stream: false,
-    };
-    state.usage.record(outcome.record()).await;
+    let record = exchange.record_result(state.now_ms(), &result, |c| {
+        c.usage.clone().unwrap_or_default()
+    });
+    state.usage.record(record).await;
     match result {
-        Ok(completion) => Ok(with_request_id(axum::Json(completion).into_response(), &id)),
-        Err(e) => Err(ApiError::from_upstream(e.with_request_id(Some(id)))),
+        Ok(completion) => Ok(with_request_id(
+            axum::Json(completion).into_response(),
+            &exchange.id,
+        )),
+        Err(e) => Err(ApiError::from_upstream(
+            e.with_request_id(Some(exchange.id)),
+        )),
     }
 }
 
 async fn stream(
     state: AppState,
-    auth: KeyAuth,
-    routed: RoutedModel,
+    exchange: Exchange,
     request: ChatCompletionRequest,
     options: RequestOptions,
-    id: String,
-    started: i64,
 ) -> ApiResult<Response> {
     let wants_usage = request.wants_stream_usage();
     let prompt_estimate = u64::try_from(aihub_core::tokens::count_request(&request)).unwrap_or(0);
     let upstream = match state.client.chat().stream_with(request, &options).await {
         Ok(s) => s,
         Err(e) => {
-            let outcome = RequestOutcome {
-                request_id: &id,
-                auth: &auth,
-                model: &routed,
+            let record = exchange.record(Outcome {
                 usage: &Usage::default(),
-                started_ms: started,
                 finished_ms: state.now_ms(),
                 ttft_ms: None,
                 status: e.status(),
                 error_type: Some(e.kind()),
-                stream: true,
-            };
-            state.usage.record(outcome.record()).await;
-            return Err(ApiError::from_upstream(e.with_request_id(Some(id))));
+            });
+            state.usage.record(record).await;
+            return Err(ApiError::from_upstream(
+                e.with_request_id(Some(exchange.id)),
+            ));
         }
     };
+    let id = exchange.id.clone();
     let recorder = StreamRecorder {
         state,
-        auth,
-        routed,
-        id: id.clone(),
-        started,
+        exchange,
         prompt_estimate,
         ttft_ms: None,
         acc: ChatAccumulator::new(),
@@ -195,7 +183,7 @@ fn sse_body(
         }
         drop(upstream);
         let error_event = failure.as_ref().map(|e| {
-            let e = ApiError::from_upstream(e.clone().with_request_id(Some(recorder.id.clone()))).0;
+            let e = ApiError::from_upstream(e.clone().with_request_id(Some(recorder.exchange.id.clone()))).0;
             Event::default().data(e.to_openai_json().to_string())
         });
         recorder.finish(failure.as_ref()).await;
@@ -210,10 +198,7 @@ fn sse_body(
 /// away first, when it is dropped (the upstream request is cancelled with it).
 struct StreamRecorder {
     state: AppState,
-    auth: KeyAuth,
-    routed: RoutedModel,
-    id: String,
-    started: i64,
+    exchange: Exchange,
     prompt_estimate: u64,
     ttft_ms: Option<i64>,
     acc: ChatAccumulator,
@@ -229,29 +214,22 @@ impl StreamRecorder {
                     || c.delta.reasoning_content.is_some()
             })
         {
-            self.ttft_ms = Some(self.state.now_ms() - self.started);
+            self.ttft_ms = Some(self.state.now_ms() - self.exchange.started_ms);
         }
         self.acc.push(chunk);
     }
 
-    fn outcome_record(&self, status: u16, error: Option<&str>) -> crate::store::UsageRecord {
-        let usage =
-            self.acc.usage().cloned().unwrap_or_else(|| {
-                estimate_usage(&self.routed.id, self.prompt_estimate, &self.acc)
-            });
-        RequestOutcome {
-            request_id: &self.id,
-            auth: &self.auth,
-            model: &self.routed,
+    fn outcome_record(&self, status: u16, error_type: Option<&str>) -> crate::store::UsageRecord {
+        let usage = self.acc.usage().cloned().unwrap_or_else(|| {
+            estimate_usage(&self.exchange.model.id, self.prompt_estimate, &self.acc)
+        });
+        self.exchange.record(Outcome {
             usage: &usage,
-            started_ms: self.started,
             finished_ms: self.state.now_ms(),
             ttft_ms: self.ttft_ms,
             status,
-            error_type: error,
-            stream: true,
-        }
-        .record()
+            error_type,
+        })
     }
 
     async fn finish(&mut self, failure: Option<&Error>) {

@@ -9,7 +9,7 @@ use crate::auth::KeyAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
-use crate::usage::RequestOutcome;
+use crate::usage::Exchange;
 
 /// `GET /v1/models`: the models this key may use, with owner, limits and prices.
 pub async fn list(State(state): State<AppState>, _auth: KeyAuth) -> Json<ModelList> {
@@ -36,29 +36,22 @@ pub async fn embeddings(
     }
     let routed = state.models.resolve(&request.model)?;
     request.model.clone_from(&routed.id);
-    let id = request_id();
-    let started = state.now_ms();
-    let result = state.client.embeddings().create(request).await;
-    let (usage, status, error) = match &result {
-        Ok(r) => (Usage::new(r.usage.prompt_tokens, 0), 200, None),
-        Err(e) => (Usage::default(), e.status(), Some(e.kind())),
-    };
-    let outcome = RequestOutcome {
-        request_id: &id,
-        auth: &auth,
-        model: &routed,
-        usage: &usage,
-        started_ms: started,
-        finished_ms: state.now_ms(),
-        ttft_ms: None,
-        status,
-        error_type: error,
+    let exchange = Exchange {
+        id: request_id(),
+        auth,
+        model: routed,
+        started_ms: state.now_ms(),
         stream: false,
     };
-    state.usage.record(outcome.record()).await;
+    let result = state.client.embeddings().create(request).await;
+    let record = exchange.record_result(state.now_ms(), &result, |r| {
+        Usage::new(r.usage.prompt_tokens, 0)
+    });
+    state.usage.record(record).await;
+    let id = exchange.id;
     match result {
         Ok(mut r) => {
-            r.model.clone_from(&routed.id);
+            r.model = exchange.model.id;
             Ok(with_request_id(axum::Json(r).into_response(), &id))
         }
         Err(e) => Err(ApiError::from_upstream(e.with_request_id(Some(id)))),

@@ -12,20 +12,28 @@ use crate::auth::KeyAuth;
 use crate::routing::RoutedModel;
 use crate::store::UsageRecord;
 
-/// What the gateway learnt about one request, turned into a [`UsageRecord`].
+/// One proxied request: who asked, for which model, since when. It turns what the request
+/// used into its [`UsageRecord`].
 #[derive(Debug, Clone)]
-pub struct RequestOutcome<'a> {
-    /// Gateway request id.
-    pub request_id: &'a str,
+pub struct Exchange {
+    /// Gateway request id (also sent as `x-request-id`).
+    pub id: String,
     /// The caller.
-    pub auth: &'a KeyAuth,
-    /// The model that served (or was asked for).
-    pub model: &'a RoutedModel,
-    /// Token usage (zero when none was consumed).
-    pub usage: &'a Usage,
-    /// Start of the request, unix ms.
+    pub auth: KeyAuth,
+    /// The model that serves it.
+    pub model: RoutedModel,
+    /// Start, unix ms.
     pub started_ms: i64,
-    /// End of the request, unix ms.
+    /// Streamed or not.
+    pub stream: bool,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    /// Tokens used (zero when none were consumed).
+    pub usage: &'a Usage,
+    /// End, unix ms.
     pub finished_ms: i64,
     /// Time to the first streamed token, ms.
     pub ttft_ms: Option<i64>,
@@ -33,25 +41,24 @@ pub struct RequestOutcome<'a> {
     pub status: u16,
     /// Error kind, for failures.
     pub error_type: Option<&'a str>,
-    /// Streamed or not.
-    pub stream: bool,
 }
 
-impl RequestOutcome<'_> {
-    /// The cost of the usage at the model's catalog price, when priced.
-    pub fn cost(&self) -> Option<Money> {
+impl Exchange {
+    /// The cost of `usage` at the model's catalog price, when priced.
+    pub fn cost(&self, usage: &Usage) -> Option<Money> {
         let price = self.model.info.as_ref()?.price.as_ref()?;
-        Some(price.cost(self.usage))
+        Some(price.cost(usage))
     }
 
-    /// The record to store.
-    pub fn record(&self) -> UsageRecord {
-        let cost = self.cost();
+    /// The record to store for this request ending with `outcome`.
+    pub fn record(&self, outcome: Outcome<'_>) -> UsageRecord {
+        let usage = outcome.usage;
+        let cost = self.cost(usage);
         let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         UsageRecord {
             id: uuid::Uuid::new_v4(),
-            request_id: self.request_id.to_owned(),
-            created_at: self.finished_ms,
+            request_id: self.id.clone(),
+            created_at: outcome.finished_ms,
             api_key_id: Some(self.auth.key.id),
             user_id: self.auth.key.user_id,
             organization_id: self.auth.key.organization_id,
@@ -59,17 +66,38 @@ impl RequestOutcome<'_> {
             model: self.model.id.clone(),
             provider: self.model.provider.clone(),
             upstream_model: self.model.upstream.clone(),
-            prompt_tokens: to_i64(self.usage.prompt_tokens),
-            completion_tokens: to_i64(self.usage.completion_tokens),
-            cached_tokens: to_i64(self.usage.cached_tokens()),
-            reasoning_tokens: to_i64(self.usage.reasoning_tokens()),
+            prompt_tokens: to_i64(usage.prompt_tokens),
+            completion_tokens: to_i64(usage.completion_tokens),
+            cached_tokens: to_i64(usage.cached_tokens()),
+            reasoning_tokens: to_i64(usage.reasoning_tokens()),
             cost_nanos: cost.and_then(|c| c.to_nano_units()),
             currency: cost.map(|c| c.currency.code().to_owned()),
-            latency_ms: (self.finished_ms - self.started_ms).max(0),
-            ttft_ms: self.ttft_ms,
-            status: self.status,
-            error_type: self.error_type.map(str::to_owned),
+            latency_ms: (outcome.finished_ms - self.started_ms).max(0),
+            ttft_ms: outcome.ttft_ms,
+            status: outcome.status,
+            error_type: outcome.error_type.map(str::to_owned),
             stream: self.stream,
         }
+    }
+
+    /// The record of a request that ended with `result` (no stream): usage on success,
+    /// nothing used and the error's status on failure.
+    pub fn record_result<T>(
+        &self,
+        finished_ms: i64,
+        result: &Result<T, aihub_core::Error>,
+        usage_of: impl Fn(&T) -> Usage,
+    ) -> UsageRecord {
+        let (usage, status, error_type) = match result {
+            Ok(v) => (usage_of(v), 200, None),
+            Err(e) => (Usage::default(), e.status(), Some(e.kind())),
+        };
+        self.record(Outcome {
+            usage: &usage,
+            finished_ms,
+            ttft_ms: None,
+            status,
+            error_type,
+        })
     }
 }
