@@ -146,6 +146,13 @@ impl ProviderRequest {
     pub fn header(&mut self, name: &str, value: &str, secret: bool) -> Result<()> {
         let name = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+        // A key pasted with a stray character (a typographic ellipsis, a non-breaking space)
+        // would reach the provider as garbage and come back as a puzzling 401: say so here.
+        if secret && !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(Error::config(format!(
+                "the credential for header {name} contains characters that are not printable ASCII; check the key for pasted symbols"
+            )));
+        }
         let mut value = http::HeaderValue::from_str(value)
             .map_err(|_| Error::config(format!("invalid value for header {name}")))?;
         value.set_sensitive(secret);

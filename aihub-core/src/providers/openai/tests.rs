@@ -135,6 +135,18 @@ fn quirks_reshape_the_body() {
 }
 
 #[test]
+fn a_mangled_key_is_a_configuration_error() {
+    let req = ChatCompletionRequest::new("m", vec![ChatMessage::user("hi")]);
+    let a = Adapter::new(
+        ProviderConfig::new("openai", ProviderKind::OpenAi, "https://api.openai.com/v1")
+            .with_api_key("sk-abc…"),
+    );
+    let e = a.chat_request(&req, "m").unwrap_err();
+    assert_eq!(e.kind(), "config");
+    assert!(e.message().contains("authorization"), "{e}");
+}
+
+#[test]
 fn keys_are_required_unless_the_provider_needs_none() {
     let req = ChatCompletionRequest::new("m", vec![ChatMessage::user("hi")]);
     let no_key = Adapter::new(ProviderConfig::new(
