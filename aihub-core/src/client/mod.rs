@@ -210,6 +210,7 @@ impl Chat<'_> {
     ) -> Result<ChatCompletion> {
         request.stream = None;
         request.stream_options = None;
+        request.validate()?;
         let client = self.client;
         let request = &request;
         client
@@ -240,6 +241,7 @@ impl Chat<'_> {
         options: &RequestOptions,
     ) -> Result<ChatStream> {
         request.stream = Some(true);
+        request.validate()?;
         let client = self.client;
         let request = &request;
         client

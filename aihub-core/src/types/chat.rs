@@ -98,6 +98,49 @@ impl ChatCompletionRequest {
             .unwrap_or(false)
     }
 
+    /// Checks what every provider would reject anyway, so that callers get a precise error
+    /// naming the field before anything is sent: an empty model or message list, sampling
+    /// values out of range, `n` out of range, `stream_options` without `stream`.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad =
+            |message: String, param: &str| Err(crate::Error::bad_request(message, Some(param)));
+        if self.model.trim().is_empty() {
+            return bad("'model' must not be empty.".into(), "model");
+        }
+        if self.messages.is_empty() {
+            return bad(
+                "'messages' must contain at least one message.".into(),
+                "messages",
+            );
+        }
+        if let Some(t) = self.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return bad(
+                format!("'temperature' must be between 0 and 2, got {t}."),
+                "temperature",
+            );
+        }
+        if let Some(p) = self.top_p
+            && !(0.0..=1.0).contains(&p)
+        {
+            return bad(
+                format!("'top_p' must be between 0 and 1, got {p}."),
+                "top_p",
+            );
+        }
+        if self.n.is_some_and(|n| n == 0 || n > 128) {
+            return bad("'n' must be between 1 and 128.".into(), "n");
+        }
+        if self.stream_options.is_some() && !self.is_stream() {
+            return bad(
+                "'stream_options' is only allowed when 'stream' is true.".into(),
+                "stream_options",
+            );
+        }
+        Ok(())
+    }
+
     /// The output token limit, whichever of the two fields carries it.
     pub fn output_limit(&self) -> Option<u32> {
         self.max_completion_tokens.or(self.max_tokens)

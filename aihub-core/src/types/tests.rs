@@ -213,3 +213,36 @@ fn data_urls_split() {
     };
     assert_eq!(img.as_data_url(), None);
 }
+
+#[test]
+fn validation_names_the_field() {
+    let ok = ChatCompletionRequest::new("m", vec![ChatMessage::user("hi")]);
+    assert!(ok.validate().is_ok());
+    let param =
+        |r: ChatCompletionRequest| r.validate().unwrap_err().detail().param.clone().unwrap();
+    assert_eq!(
+        param(ChatCompletionRequest::new(
+            " ",
+            vec![ChatMessage::user("hi")]
+        )),
+        "model"
+    );
+    assert_eq!(param(ChatCompletionRequest::new("m", vec![])), "messages");
+    let mut r = ok.clone();
+    r.temperature = Some(2.5);
+    assert_eq!(param(r), "temperature");
+    let mut r = ok.clone();
+    r.top_p = Some(-0.1);
+    assert_eq!(param(r), "top_p");
+    let mut r = ok.clone();
+    r.n = Some(0);
+    assert_eq!(param(r), "n");
+    let mut r = ok.clone();
+    r.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        extra: Default::default(),
+    });
+    assert_eq!(param(r.clone()), "stream_options");
+    r.stream = Some(true);
+    assert!(r.validate().is_ok());
+}

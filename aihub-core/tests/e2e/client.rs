@@ -192,3 +192,21 @@ async fn errors_keep_provider_message_and_status() {
     assert!(e.request_id().is_some());
     assert_eq!(m.request_count(), 1, "401 is not retried");
 }
+
+#[tokio::test]
+async fn invalid_requests_fail_before_anything_is_sent() {
+    let m = mock().await;
+    let c = gateway(&m.openai_base());
+    let mut req = ChatCompletionRequest::new("gpt-4o-mini", vec![ChatMessage::user("hi")]);
+    req.temperature = Some(7.0);
+    let e = c.chat().create(req.clone()).await.unwrap_err();
+    assert_eq!(e.detail().param.as_deref(), Some("temperature"));
+    assert!(c.chat().stream(req).await.is_err());
+    let e = c
+        .chat()
+        .create(ChatCompletionRequest::new("gpt-4o-mini", vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "bad_request");
+    assert_eq!(m.request_count(), 0);
+}

@@ -33,45 +33,6 @@ pub fn with_request_id(mut response: Response, id: &str) -> Response {
     response
 }
 
-/// Checks what the upstream would reject anyway, so the caller gets a precise 400 at once.
-fn validate(request: &ChatCompletionRequest) -> ApiResult<()> {
-    if request.model.trim().is_empty() {
-        return Err(ApiError::bad_request("'model' must not be empty.", "model"));
-    }
-    if request.messages.is_empty() {
-        return Err(ApiError::bad_request(
-            "'messages' must contain at least one message.",
-            "messages",
-        ));
-    }
-    if let Some(t) = request.temperature
-        && !(0.0..=2.0).contains(&t)
-    {
-        return Err(ApiError::bad_request(
-            format!("'temperature' must be between 0 and 2, got {t}."),
-            "temperature",
-        ));
-    }
-    if let Some(p) = request.top_p
-        && !(0.0..=1.0).contains(&p)
-    {
-        return Err(ApiError::bad_request(
-            format!("'top_p' must be between 0 and 1, got {p}."),
-            "top_p",
-        ));
-    }
-    if request.n == Some(0) || request.n.is_some_and(|n| n > 128) {
-        return Err(ApiError::bad_request("'n' must be between 1 and 128.", "n"));
-    }
-    if request.stream_options.is_some() && !request.is_stream() {
-        return Err(ApiError::bad_request(
-            "'stream_options' is only allowed when 'stream' is true.",
-            "stream_options",
-        ));
-    }
-    Ok(())
-}
-
 /// Usage estimated locally when the upstream reported none (a stream cut short).
 fn estimate_usage(model: &str, prompt_tokens: u64, acc: &ChatAccumulator) -> Usage {
     let completion = aihub_core::tokens::count_text(model, acc.content());
@@ -84,7 +45,7 @@ pub async fn completions(
     auth: KeyAuth,
     Json(mut request): Json<ChatCompletionRequest>,
 ) -> ApiResult<Response> {
-    validate(&request)?;
+    request.validate()?;
     let routed = state.models.resolve(&request.model)?;
     request.model.clone_from(&routed.id);
     let exchange = Exchange {
