@@ -28,7 +28,7 @@ const PER_MILLION: u32 = 1_000_000;
 const NANO_SCALE: u32 = 9;
 
 /// A currency AI Hub prices in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Currency {
     /// US dollars.
     #[serde(rename = "USD")]

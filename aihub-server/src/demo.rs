@@ -134,9 +134,16 @@ impl Demo {
                     email: DEMO_EMAIL.into(),
                     password: crate::auth::generate_session_token(),
                 };
-                create_user(state, &c)
+                let user = create_user(state, &c)
                     .await
-                    .map_err(|e| e.0.message().to_owned())?
+                    .map_err(|e| e.0.message().to_owned())?;
+                // The demo shows the API, not the limits of a Free account.
+                state
+                    .store
+                    .set_user_plan(user.id, "enterprise")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                user
             }
         };
         let (_, key) = issue_key(

@@ -64,6 +64,15 @@ impl ApiError {
         }))
     }
 
+    /// 503: a service the gateway depends on cannot answer right now.
+    pub fn unavailable(message: impl Into<String>, code: &str) -> Self {
+        Self(Error::Upstream(ErrorDetail {
+            message: message.into(),
+            code: Some(code.into()),
+            ..ErrorDetail::default()
+        }))
+    }
+
     /// 409 is not in OpenAI's vocabulary; a conflict is a 400 naming the field.
     pub fn conflict(message: impl Into<String>, param: &str) -> Self {
         Self(Error::BadRequest(ErrorDetail {
@@ -103,7 +112,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = match e.code() {
+            // The gateway's own dependencies, not an upstream: the caller may retry shortly.
+            Some("database_unavailable" | "limits_unavailable") => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        };
         let mut response = (status, axum::Json(e.to_openai_json())).into_response();
         let headers = response.headers_mut();
         if let Some(wait) = e.retry_after() {
@@ -111,9 +124,14 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 headers.insert(header::RETRY_AFTER, v);
             }
+            // The OpenAI SDKs prefer this one: it keeps sub-second waits exact.
+            if let Ok(v) = HeaderValue::from_str(&wait.as_millis().to_string()) {
+                headers.insert("retry-after-ms", v);
+            }
         }
         // Official SDKs retry every 429 unless told otherwise.
         if matches!(e, Error::InsufficientQuota(_))
+            || e.code() == Some("request_too_large")
             || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS)
         {
             headers.insert("x-should-retry", HeaderValue::from_static("false"));

@@ -5,12 +5,12 @@ use std::future::Future;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{account, admin, chat, models, usage};
+use crate::routes::{account, admin, chat, limits, models, usage};
 use crate::state::AppState;
 
 /// The whole HTTP surface of the gateway.
@@ -27,11 +27,34 @@ pub fn app(state: AppState) -> Router {
             post(account::create_key).get(account::list_keys),
         )
         .route("/auth/api-keys/{id}", delete(account::revoke_key))
+        .route(
+            "/auth/api-keys/{id}/budget",
+            put(limits::put_own_key_budget).delete(limits::delete_own_key_budget),
+        )
+        .route(
+            "/auth/api-keys/{id}/limits",
+            put(limits::put_own_key_limits),
+        )
+        .route("/plans", get(limits::plans))
+        .route("/budgets", get(limits::list_budgets))
         .route("/usage/current", get(usage::current))
         .route("/usage/history", get(usage::history))
         .route("/usage/cost", get(usage::cost))
         .route("/admin/users", post(admin::create_user_route))
-        .route("/admin/api-keys", post(admin::create_key_route));
+        .route("/admin/api-keys", post(admin::create_key_route))
+        .route("/admin/users/{id}/plan", put(limits::admin_set_plan))
+        .route(
+            "/admin/users/{id}/budget",
+            put(limits::admin_put_user_budget).delete(limits::admin_delete_user_budget),
+        )
+        .route(
+            "/admin/api-keys/{id}/budget",
+            put(limits::admin_put_key_budget).delete(limits::admin_delete_key_budget),
+        )
+        .route(
+            "/admin/api-keys/{id}/limits",
+            put(limits::admin_put_key_limits),
+        );
     Router::new()
         .nest("/v1", v1)
         .nest("/api/v1", api)

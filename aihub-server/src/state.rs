@@ -8,6 +8,7 @@ use aihub_core::Client;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::limits::Limiter;
 use crate::routing::ModelRouter;
 use crate::store::Store;
 use crate::usage::UsageWriter;
@@ -31,6 +32,8 @@ pub struct Services {
     pub client: Client,
     /// Durable usage recording.
     pub usage: UsageWriter,
+    /// Plans, quotas, rate limits and budgets.
+    pub limits: Limiter,
     clock: Clock,
 }
 
@@ -92,6 +95,7 @@ impl AppState {
         let client = builder.build().map_err(|e| e.to_string())?;
         let spill = spill_path(&config.database_url);
         let (usage, task) = UsageWriter::start(store.clone(), spill).await;
+        let limits = Limiter::start(&config, store.clone()).await?;
         let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
         let state = Self(Arc::new(Services {
@@ -100,6 +104,7 @@ impl AppState {
             models,
             client,
             usage,
+            limits,
             clock,
         }));
         Ok((state, Background { usage: task }))

@@ -29,6 +29,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub struct KeyAuth {
     /// The key's record (never its secret).
     pub key: ApiKey,
+    /// The id of the key owner's plan.
+    pub plan: String,
 }
 
 fn missing_key() -> ApiError {
@@ -44,9 +46,9 @@ pub async fn authenticate_key(state: &AppState, token: &str) -> Result<KeyAuth, 
     if !token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
         return Err(invalid());
     }
-    let key = state
+    let (key, plan) = state
         .store
-        .api_key_by_hash(&hash_token(token))
+        .api_key_for_request(&hash_token(token))
         .await?
         .ok_or_else(invalid)?;
     if key.revoked_at.is_some() {
@@ -61,7 +63,7 @@ pub async fn authenticate_key(state: &AppState, token: &str) -> Result<KeyAuth, 
             "api_key_expired",
         ));
     }
-    Ok(KeyAuth { key })
+    Ok(KeyAuth { key, plan })
 }
 
 impl FromRequestParts<AppState> for KeyAuth {

@@ -2,6 +2,7 @@
 //! environment variables. Two phases: [`RawConfig`] is the file as written (unknown keys are
 //! errors); [`Config::load`] validates it and resolves secrets from the environment.
 
+mod limits;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -13,7 +14,10 @@ use aihub_core::catalog::Catalog;
 use aihub_core::providers::{ProviderConfig, ProviderKind, Quirks};
 use secrecy::SecretString;
 
-pub use raw::{RawConfig, RawProvider};
+pub use limits::{
+    Alerts, Billing, LimitSettings, OnBackendError, Plan, builtin_plans, parse_currency,
+};
+pub use raw::{RawAlerts, RawBilling, RawConfig, RawLimits, RawPlan, RawProvider};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -54,6 +58,14 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderSettings>,
     /// The catalog: built-in plus the configuration's additions.
     pub catalog: Catalog,
+    /// Plans by id.
+    pub plans: BTreeMap<String, Plan>,
+    /// How limits are enforced.
+    pub limits: LimitSettings,
+    /// Accounting currency and exchange rates.
+    pub billing: Billing,
+    /// Where alerts go.
+    pub alerts: Alerts,
 }
 
 /// One configured provider.
@@ -119,6 +131,17 @@ impl Config {
         for (id, p) in &raw.providers {
             providers.insert(id.clone(), resolve_provider(id, p, &catalog, env)?);
         }
+        let plans = limits::resolve_plans(&raw.plans)?;
+        let limit_settings = limits::resolve_limits(&raw.limits, &plans)?;
+        let billing = limits::resolve_billing(&raw.billing)?;
+        let alerts = limits::resolve_alerts(&raw.alerts)?;
+        if let Some(url) = &raw.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError(
+                "redis_url: expected redis://host:port or rediss://…".into(),
+            ));
+        }
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
         Ok(Self {
             listen,
@@ -133,6 +156,10 @@ impl Config {
             session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
             providers,
             catalog,
+            plans,
+            limits: limit_settings,
+            billing,
+            alerts,
         })
     }
 }

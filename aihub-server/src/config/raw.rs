@@ -36,6 +36,75 @@ pub struct RawConfig {
     /// Providers by id.
     #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
+    /// Plans by id; each table replaces the built-in plan of the same id.
+    #[serde(default)]
+    pub plans: BTreeMap<String, RawPlan>,
+    /// `[limits]`: how quotas, rate limits and budgets are enforced.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// `[billing]`: the accounting currency and exchange rates.
+    #[serde(default)]
+    pub billing: RawBilling,
+    /// `[alerts]`: where budget alerts go.
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `[plans.ID]`. An omitted limit is unlimited.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlan {
+    /// Display name.
+    pub name: Option<String>,
+    /// Monthly price as a decimal string in the billing currency (`"29"`, `"99.00"`).
+    pub price_monthly: Option<String>,
+    /// Tokens (prompt plus completion) per calendar month.
+    pub monthly_tokens: Option<u64>,
+    /// Requests per minute, per user (and per key unless the key has its own).
+    pub rpm: Option<u32>,
+    /// Tokens per minute, per user.
+    pub tpm: Option<u64>,
+    /// Requests in flight at once per key.
+    pub max_concurrent: Option<u32>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// IANA time zone in which months start (default `UTC`).
+    pub timezone: Option<String>,
+    /// `closed` (refuse, the default) or `open` (let requests through) when Redis or the
+    /// database cannot be asked.
+    pub on_backend_error: Option<String>,
+    /// Longest wait for the limit backend, ms (default 250).
+    pub backend_timeout_ms: Option<u64>,
+    /// How long a request's reservation holds if its gateway never settles it, s (default 900).
+    pub lease_secs: Option<u64>,
+    /// Output tokens reserved for a request that sets no `max_tokens` and whose model's
+    /// maximum output the catalog does not know (default 4096).
+    pub default_max_output: Option<u64>,
+    /// Plan of users whose plan id is not configured (default `free`).
+    pub default_plan: Option<String>,
+}
+
+/// `[billing]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBilling {
+    /// The currency plans and budgets are in by default: `USD` (default) or `CNY`.
+    pub currency: Option<String>,
+    /// Value of one unit of another currency in the billing currency, as a decimal string.
+    #[serde(default)]
+    pub exchange_rates: BTreeMap<String, String>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    /// URL that receives a JSON POST when a budget's soft limit is reached.
+    pub webhook_url: Option<String>,
 }
 
 /// `[providers.ID]`.
@@ -69,7 +138,9 @@ impl RawConfig {
 
     /// Applies `AIHUB_LISTEN`, `AIHUB_DATABASE_URL`, `AIHUB_REDIS_URL`, `AIHUB_MASTER_KEY`,
     /// `AIHUB_MAX_BODY_BYTES`, `AIHUB_UPSTREAM_TIMEOUT_SECS`, `AIHUB_UPSTREAM_READ_TIMEOUT_SECS`,
-    /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`.
+    /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`,
+    /// `AIHUB_LIMITS_TIMEZONE`, `AIHUB_LIMITS_ON_BACKEND_ERROR`, `AIHUB_BILLING_CURRENCY`,
+    /// `AIHUB_ALERTS_WEBHOOK_URL`.
     pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
             v.trim()
@@ -107,6 +178,18 @@ impl RawConfig {
         }
         if let Some(v) = get("AIHUB_SESSION_TTL_HOURS") {
             self.session_ttl_hours = Some(num("AIHUB_SESSION_TTL_HOURS", v)?);
+        }
+        if let Some(v) = get("AIHUB_LIMITS_TIMEZONE") {
+            self.limits.timezone = Some(v);
+        }
+        if let Some(v) = get("AIHUB_LIMITS_ON_BACKEND_ERROR") {
+            self.limits.on_backend_error = Some(v);
+        }
+        if let Some(v) = get("AIHUB_BILLING_CURRENCY") {
+            self.billing.currency = Some(v);
+        }
+        if let Some(v) = get("AIHUB_ALERTS_WEBHOOK_URL") {
+            self.alerts.webhook_url = Some(v);
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use crate::auth::KeyAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
+use crate::limits::Ticket;
 use crate::state::AppState;
 use crate::usage::{Exchange, Outcome};
 
@@ -55,40 +56,52 @@ pub async fn completions(
         started_ms: state.now_ms(),
         stream: request.is_stream(),
     };
+    let prompt_tokens = u64::try_from(aihub_core::tokens::count_request(&request)).unwrap_or(0);
+    let max_output = exchange.max_output(&state, request.output_limit(), request.n);
+    let ticket = match exchange.admit(&state, prompt_tokens, max_output).await {
+        Ok(ticket) => ticket,
+        Err(refused) => return Ok(with_request_id(refused.into_response(), &exchange.id)),
+    };
     let options = RequestOptions {
         request_id: Some(exchange.id.clone()),
         ..RequestOptions::default()
     };
     if exchange.stream {
-        return stream(state, exchange, request, options).await;
+        return Ok(stream(state, exchange, ticket, prompt_tokens, request, options).await);
     }
+    let headers = ticket.headers;
     let result = state.client.chat().create_with(request, &options).await;
-    let record = exchange.record_result(state.now_ms(), &result, |c| {
-        c.usage.clone().unwrap_or_default()
-    });
+    let usage = match &result {
+        Ok(c) => c.usage.clone().unwrap_or_default(),
+        Err(_) => Usage::default(),
+    };
+    exchange.settle(&state, ticket, &usage).await;
+    let record = exchange.record_result(state.now_ms(), &result, |_| usage.clone());
     state.usage.record(record).await;
-    match result {
-        Ok(completion) => Ok(with_request_id(
-            axum::Json(completion).into_response(),
-            &exchange.id,
-        )),
-        Err(e) => Err(ApiError::from_upstream(
-            e.with_request_id(Some(exchange.id)),
-        )),
-    }
+    let mut response = match result {
+        Ok(completion) => axum::Json(completion).into_response(),
+        Err(e) => {
+            ApiError::from_upstream(e.with_request_id(Some(exchange.id.clone()))).into_response()
+        }
+    };
+    headers.apply(response.headers_mut());
+    Ok(with_request_id(response, &exchange.id))
 }
 
 async fn stream(
     state: AppState,
     exchange: Exchange,
+    ticket: Ticket,
+    prompt_estimate: u64,
     request: ChatCompletionRequest,
     options: RequestOptions,
-) -> ApiResult<Response> {
+) -> Response {
     let wants_usage = request.wants_stream_usage();
-    let prompt_estimate = u64::try_from(aihub_core::tokens::count_request(&request)).unwrap_or(0);
+    let headers = ticket.headers;
     let upstream = match state.client.chat().stream_with(request, &options).await {
         Ok(s) => s,
         Err(e) => {
+            exchange.settle(&state, ticket, &Usage::default()).await;
             let record = exchange.record(Outcome {
                 usage: &Usage::default(),
                 finished_ms: state.now_ms(),
@@ -97,15 +110,17 @@ async fn stream(
                 error_type: Some(e.kind()),
             });
             state.usage.record(record).await;
-            return Err(ApiError::from_upstream(
-                e.with_request_id(Some(exchange.id)),
-            ));
+            let mut response =
+                ApiError::from_upstream(e.with_request_id(Some(exchange.id))).into_response();
+            headers.apply(response.headers_mut());
+            return response;
         }
     };
     let id = exchange.id.clone();
     let recorder = StreamRecorder {
         state,
         exchange,
+        ticket: Some(ticket),
         prompt_estimate,
         ttft_ms: None,
         acc: ChatAccumulator::new(),
@@ -113,7 +128,9 @@ async fn stream(
     };
     let body = sse_body(upstream, recorder, wants_usage);
     let sse = Sse::new(body).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
-    Ok(with_request_id(sse.into_response(), &id))
+    let mut response = sse.into_response();
+    headers.apply(response.headers_mut());
+    with_request_id(response, &id)
 }
 
 fn sse_body(
@@ -160,6 +177,7 @@ fn sse_body(
 struct StreamRecorder {
     state: AppState,
     exchange: Exchange,
+    ticket: Option<Ticket>,
     prompt_estimate: u64,
     ttft_ms: Option<i64>,
     acc: ChatAccumulator,
@@ -180,12 +198,20 @@ impl StreamRecorder {
         self.acc.push(chunk);
     }
 
-    fn outcome_record(&self, status: u16, error_type: Option<&str>) -> crate::store::UsageRecord {
-        let usage = self.acc.usage().cloned().unwrap_or_else(|| {
+    fn usage(&self) -> Usage {
+        self.acc.usage().cloned().unwrap_or_else(|| {
             estimate_usage(&self.exchange.model.id, self.prompt_estimate, &self.acc)
-        });
+        })
+    }
+
+    fn outcome_record(
+        &self,
+        usage: &Usage,
+        status: u16,
+        error_type: Option<&str>,
+    ) -> crate::store::UsageRecord {
         self.exchange.record(Outcome {
-            usage: &usage,
+            usage,
             finished_ms: self.state.now_ms(),
             ttft_ms: self.ttft_ms,
             status,
@@ -195,9 +221,13 @@ impl StreamRecorder {
 
     async fn finish(&mut self, failure: Option<&Error>) {
         self.done = true;
+        let usage = self.usage();
+        if let Some(ticket) = self.ticket.take() {
+            self.exchange.settle(&self.state, ticket, &usage).await;
+        }
         let record = match failure {
-            None => self.outcome_record(200, None),
-            Some(e) => self.outcome_record(e.status(), Some(e.kind())),
+            None => self.outcome_record(&usage, 200, None),
+            Some(e) => self.outcome_record(&usage, e.status(), Some(e.kind())),
         };
         self.state.usage.record(record).await;
     }
@@ -207,7 +237,11 @@ impl Drop for StreamRecorder {
     fn drop(&mut self) {
         if !self.done {
             // 499: the client closed the connection before the stream ended.
-            let record = self.outcome_record(499, Some("client_disconnected"));
+            let usage = self.usage();
+            if let Some(ticket) = self.ticket.take() {
+                self.exchange.settle_detached(&self.state, ticket, &usage);
+            }
+            let record = self.outcome_record(&usage, 499, Some("client_disconnected"));
             self.state.usage.record_detached(record);
         }
     }

@@ -3,5 +3,6 @@
 pub mod account;
 pub mod admin;
 pub mod chat;
+pub mod limits;
 pub mod models;
 pub mod usage;

@@ -1,6 +1,6 @@
 //! `GET /v1/models` and `POST /v1/embeddings`.
 
-use aihub_core::{EmbeddingRequest, ModelList, Usage};
+use aihub_core::{EmbeddingInput, EmbeddingRequest, ModelList, Usage};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
@@ -43,17 +43,37 @@ pub async fn embeddings(
         started_ms: state.now_ms(),
         stream: false,
     };
+    let prompt_tokens = match &request.input {
+        EmbeddingInput::Tokens(t) => t.len(),
+        EmbeddingInput::TokenBatches(b) => b.iter().map(Vec::len).sum(),
+        input => input
+            .texts()
+            .iter()
+            .map(|t| aihub_core::tokens::count_text(&exchange.model.id, t))
+            .sum(),
+    };
+    let prompt_tokens = u64::try_from(prompt_tokens).unwrap_or(u64::MAX);
+    let ticket = match exchange.admit(&state, prompt_tokens, 0).await {
+        Ok(ticket) => ticket,
+        Err(refused) => return Ok(with_request_id(refused.into_response(), &exchange.id)),
+    };
+    let headers = ticket.headers;
     let result = state.client.embeddings().create(request).await;
-    let record = exchange.record_result(state.now_ms(), &result, |r| {
-        Usage::new(r.usage.prompt_tokens, 0)
-    });
+    let usage = match &result {
+        Ok(r) => Usage::new(r.usage.prompt_tokens, 0),
+        Err(_) => Usage::default(),
+    };
+    exchange.settle(&state, ticket, &usage).await;
+    let record = exchange.record_result(state.now_ms(), &result, |_| usage.clone());
     state.usage.record(record).await;
     let id = exchange.id;
-    match result {
+    let mut response = match result {
         Ok(mut r) => {
             r.model = exchange.model.id;
-            Ok(with_request_id(axum::Json(r).into_response(), &id))
+            axum::Json(r).into_response()
         }
-        Err(e) => Err(ApiError::from_upstream(e.with_request_id(Some(id)))),
-    }
+        Err(e) => ApiError::from_upstream(e.with_request_id(Some(id.clone()))).into_response(),
+    };
+    headers.apply(response.headers_mut());
+    Ok(with_request_id(response, &id))
 }

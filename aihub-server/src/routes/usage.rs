@@ -16,9 +16,7 @@ use crate::timeutil::{month_start_ms, next_month_start_ms, parse_instant_ms, rfc
 
 /// Nano-units as an exact decimal string (`"0.000510300"` → `"0.0005103"`).
 pub fn nanos_to_string(nanos: i64) -> String {
-    (Decimal::from(nanos) / Decimal::from(1_000_000_000))
-        .normalize()
-        .to_string()
+    Decimal::new(nanos, 9).normalize().to_string()
 }
 
 fn costs_json(costs: &[(String, i64)]) -> Value {
@@ -30,17 +28,32 @@ fn costs_json(costs: &[(String, i64)]) -> Value {
     )
 }
 
-/// `GET /api/v1/usage/current`: this calendar month (UTC) so far.
+/// `GET /api/v1/usage/current`: this calendar month so far (in the limits time zone), with
+/// the plan, its monthly token quota (used, remaining, reset time) and rate limits.
 pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let now = state.now_ms();
-    let from = month_start_ms(now, &TimeZone::UTC);
+    let tz = &state.limits.settings().timezone;
+    let from = month_start_ms(now, tz);
+    let resets = next_month_start_ms(now, tz);
     let t = state
         .store
         .usage_totals(caller.user.id, from, now + 1)
         .await?;
+    let plan = state.limits.plan(&caller.user.plan);
+    let quota = plan.monthly_tokens.map(|limit| {
+        let used = u64::try_from(t.total_tokens).unwrap_or(0);
+        json!({
+            "limit": limit,
+            "used": used,
+            "remaining": limit.saturating_sub(used),
+            "resets_at": rfc3339(resets),
+        })
+    });
     Ok(axum::Json(json!({
         "object": "usage.current",
-        "period": {"start": rfc3339(from), "end": rfc3339(next_month_start_ms(now, &TimeZone::UTC))},
+        "period": {"start": rfc3339(from), "end": rfc3339(resets), "timezone": state.limits.settings().timezone_name},
+        "plan": super::limits::plan_json(plan, state.limits.billing().currency),
+        "quota": quota,
         "requests": t.requests,
         "prompt_tokens": t.prompt_tokens,
         "completion_tokens": t.completion_tokens,

@@ -13,7 +13,7 @@ pub struct User {
     pub id: Uuid,
     /// The email address, trimmed and lowercased.
     pub email: String,
-    /// The plan the user is on (`free` until plans exist).
+    /// The id of the plan the user is on (`free` when they register).
     pub plan: String,
     /// The user's personal organization, created with the account.
     pub organization_id: Uuid,
@@ -127,6 +127,16 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Moves a user to another plan. Returns false if there is no such user.
+    pub async fn set_user_plan(&self, id: Uuid, plan: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET plan = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(plan)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Disables a user as of `now`: their sessions and API keys stop authenticating. Returns

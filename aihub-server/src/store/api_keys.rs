@@ -48,6 +48,20 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     /// When the key was last used (unix ms, as recorded by [`Store::touch_api_keys`]).
     pub last_used_at: Option<i64>,
+    /// The key's own rate limits, on top of its owner's plan.
+    pub limits: KeyLimits,
+}
+
+/// Limits set on one key, each optional; they apply on top of the owner's plan limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLimits {
+    /// Requests per minute through this key.
+    pub rpm_limit: Option<u32>,
+    /// Tokens per minute through this key.
+    pub tpm_limit: Option<u64>,
+    /// Requests in flight at once through this key.
+    pub max_concurrent: Option<u32>,
 }
 
 impl ApiKey {
@@ -61,7 +75,7 @@ impl ApiKey {
 macro_rules! key_columns {
     () => {
         "k.id, k.user_id, k.organization_id, k.team_id, k.name, k.prefix, k.created_at, \
-         k.expires_at, k.revoked_at, k.last_used_at"
+         k.expires_at, k.revoked_at, k.last_used_at, k.rpm_limit, k.tpm_limit, k.max_concurrent"
     };
 }
 
@@ -77,7 +91,17 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         expires_at: opt_int(row, "expires_at")?,
         revoked_at: opt_int(row, "revoked_at")?,
         last_used_at: opt_int(row, "last_used_at")?,
+        limits: KeyLimits {
+            rpm_limit: opt_int(row, "rpm_limit")?.map(narrow).transpose()?,
+            tpm_limit: opt_int(row, "tpm_limit")?.map(narrow).transpose()?,
+            max_concurrent: opt_int(row, "max_concurrent")?.map(narrow).transpose()?,
+        },
     })
+}
+
+/// A positive stored integer into a narrower unsigned type.
+fn narrow<T: TryFrom<i64>>(v: i64) -> Result<T, StoreError> {
+    T::try_from(v).map_err(|_| super::error::invalid_data(format!("limit {v} is out of range")))
 }
 
 impl Store {
@@ -113,6 +137,7 @@ impl Store {
             expires_at: key.expires_at,
             revoked_at: None,
             last_used_at: None,
+            limits: KeyLimits::default(),
         })
     }
 
@@ -162,6 +187,61 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// The key with this hash and its owner's plan, for authenticating a request; `None` if
+    /// there is no such key or its owner is disabled.
+    pub async fn api_key_for_request(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<(ApiKey, String)>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            ", u.plan FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND u.disabled_at IS NULL"
+        ))
+        .bind(key_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| Ok((key_from_row(row)?, text(row, "plan")?)))
+            .transpose()
+    }
+
+    /// The key with this id, whoever owns it.
+    pub async fn api_key_by_id(&self, key_id: Uuid) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys k WHERE k.id = $1"
+        ))
+        .bind(key_id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Replaces a key's own limits. Returns false if there is no such key.
+    pub async fn set_api_key_limits(
+        &self,
+        key_id: Uuid,
+        limits: KeyLimits,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET rpm_limit = $2, tpm_limit = $3, max_concurrent = $4 WHERE id = $1",
+        )
+        .bind(key_id.to_string())
+        .bind(limits.rpm_limit.map(i64::from))
+        .bind(
+            limits
+                .tpm_limit
+                .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+        )
+        .bind(limits.max_concurrent.map(i64::from))
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records when keys were last used, in one transaction; a time never moves backwards, so

@@ -44,12 +44,20 @@ impl EmbeddedMigration {
 }
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
-    version: 1,
-    name: "initial_schema",
-    sqlite: include_str!("../../migrations/sqlite/0001_initial_schema.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_initial_schema.sql"),
-}];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        name: "initial_schema",
+        sqlite: include_str!("../../migrations/sqlite/0001_initial_schema.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_initial_schema.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        name: "limits_and_budgets",
+        sqlite: include_str!("../../migrations/sqlite/0002_limits_and_budgets.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_limits_and_budgets.sql"),
+    },
+];
 
 /// The embedded migrations of one backend, as a sqlx migration source.
 #[derive(Debug, Clone, Copy)]

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod api_keys;
+mod budgets;
 mod error;
 mod migrate;
 mod rows;
@@ -36,7 +37,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{User, normalize_email};
-pub use api_keys::{ApiKey, NewApiKey};
+pub use api_keys::{ApiKey, KeyLimits, NewApiKey};
+pub use budgets::{Budget, BudgetPeriod, BudgetScope, NewBudget, Spent};
 pub use error::StoreError;
 pub use usage::UsageRecord;
 pub use usage_report::{CostReport, DayCost, ModelCost, UsageFilter, UsageTotals};

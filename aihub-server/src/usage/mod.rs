@@ -9,7 +9,9 @@ use aihub_core::Usage;
 use aihub_core::pricing::Money;
 
 use crate::auth::KeyAuth;
+use crate::limits::{Ask, Refused, Ticket};
 use crate::routing::RoutedModel;
+use crate::state::AppState;
 use crate::store::UsageRecord;
 
 /// One proxied request: who asked, for which model, since when. It turns what the request
@@ -43,7 +45,75 @@ pub struct Outcome<'a> {
     pub error_type: Option<&'a str>,
 }
 
+/// Tokens reserved for a prompt counted at `counted`: a tenth more plus 16, because providers
+/// other than OpenAI tokenize differently from the tiktoken count.
+pub fn prompt_reservation(counted: u64) -> u64 {
+    counted
+        .saturating_add(counted.div_ceil(10))
+        .saturating_add(16)
+}
+
 impl Exchange {
+    /// Asks the limiter for this request's worst case: `prompt_tokens` counted, at most
+    /// `max_output` produced.
+    pub async fn admit(
+        &self,
+        state: &AppState,
+        prompt_tokens: u64,
+        max_output: u64,
+    ) -> Result<Ticket, Refused> {
+        let prompt = prompt_reservation(prompt_tokens);
+        let worst_cost = self
+            .model
+            .info
+            .as_ref()
+            .and_then(|i| i.price.as_ref())
+            .map(|p| p.estimate(prompt, max_output));
+        state
+            .limits
+            .admit(&Ask {
+                id: &self.id,
+                now_ms: self.started_ms,
+                key: &self.auth.key,
+                plan: &self.auth.plan,
+                prompt_tokens: prompt,
+                max_output_tokens: max_output,
+                worst_cost,
+            })
+            .await
+    }
+
+    /// The most output tokens a chat request may produce: its own limit, else the catalog's
+    /// maximum for the model, else the configured default; times `n` choices.
+    pub fn max_output(&self, state: &AppState, request_limit: Option<u32>, n: Option<u32>) -> u64 {
+        let per_choice = request_limit.map(u64::from).unwrap_or_else(|| {
+            self.model
+                .info
+                .as_ref()
+                .map(|i| i.max_output)
+                .filter(|m| *m > 0)
+                .unwrap_or(state.limits.settings().default_max_output)
+        });
+        per_choice.saturating_mul(u64::from(n.unwrap_or(1).max(1)))
+    }
+
+    /// Settles `ticket` with what the request used.
+    pub async fn settle(&self, state: &AppState, ticket: Ticket, usage: &Usage) {
+        let tokens = usage.prompt_tokens.saturating_add(usage.completion_tokens);
+        state
+            .limits
+            .settle(ticket, tokens, self.cost(usage), state.now_ms())
+            .await;
+    }
+
+    /// [`settle`](Self::settle) without waiting (from `Drop`).
+    pub fn settle_detached(&self, state: &AppState, ticket: Ticket, usage: &Usage) {
+        let tokens = usage.prompt_tokens.saturating_add(usage.completion_tokens);
+        state
+            .limits
+            .settle_detached(ticket, tokens, self.cost(usage), state.now_ms());
+    }
+
     /// The cost of `usage` at the model's catalog price, when priced.
     pub fn cost(&self, usage: &Usage) -> Option<Money> {
         let price = self.model.info.as_ref()?.price.as_ref()?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aihub_server::store::{Store, UsageFilter};
 
-use crate::{chat, config_text};
+use crate::{UNLIMITED_FREE, chat, config_text};
 
 fn cli(config: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_aihub-server"))
@@ -34,7 +34,7 @@ async fn sigkill_under_load_loses_no_completed_record() {
     let db = dir.path().join("crash.db");
     let config = dir.path().join("aihub.toml");
     let text = format!(
-        "database_url = \"sqlite://{}\"\n{}",
+        "database_url = \"sqlite://{}\"\n{}\n{UNLIMITED_FREE}",
         db.display(),
         config_text(&mock, "")
     );

@@ -5,6 +5,7 @@ mod accounts;
 mod crash;
 mod errors;
 mod ingress;
+mod limits;
 mod streaming;
 
 use std::sync::Arc;
@@ -81,6 +82,9 @@ as_of = "2026-11-22"
 source = "test"
 "#;
 
+/// A Free plan without limits, for tests of everything but limits.
+pub const UNLIMITED_FREE: &str = "[plans.free]\nname = \"Free (tests: unlimited)\"\n";
+
 /// Configuration text for a gateway in front of `mock`.
 pub fn config_text(mock: &MockServer, extra: &str) -> String {
     format!(
@@ -117,16 +121,23 @@ impl Gateway {
         Self::start_with("").await
     }
 
-    /// Starts a gateway with extra top-level configuration.
+    /// Starts a gateway with extra top-level configuration. New users' Free plan has no
+    /// limits here, so that tests of other features are not throttled.
     pub async fn start_with(extra: &str) -> Self {
+        Self::start_setup(None, extra, UNLIMITED_FREE).await
+    }
+
+    /// Starts a gateway on `database_url` (a fresh SQLite file when `None`), with extra
+    /// top-level keys and extra tables (`[plans.*]`, `[limits]`, …).
+    pub async fn start_setup(database_url: Option<String>, extra: &str, tables: &str) -> Self {
         let mock = mock_upstream::spawn("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("aihub.db");
+        let db = database_url
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("aihub.db").display()));
         let text = format!(
-            "database_url = \"sqlite://{}\"\n{}",
-            db.display(),
+            "database_url = \"{db}\"\n{}\n{tables}",
             config_text(&mock, extra)
         );
         let config = Config::resolve(RawConfig::parse(&text).unwrap(), &|_| None).unwrap();
