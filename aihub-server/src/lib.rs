@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod routes;
 pub mod routing;
 pub mod server;
