@@ -11,7 +11,7 @@ use super::{Admission, Admit, RateState, Settlement, SpendState};
 const SWEEP_EVERY_MS: i64 = 5_000;
 /// How long a settled id is remembered after its lease would have ended, ms: a settlement
 /// retried within that window counts once.
-pub(crate) const SETTLED_MARGIN_MS: i64 = 300_000;
+pub(crate) const SETTLED_MARGIN_MS: i64 = 60_000;
 /// The state reported for a counter that does not exist.
 const NO_SPEND: SpendState = SpendState {
     used: 0,

@@ -259,7 +259,7 @@ fn parse_admit(a: &Admission, reply: &[i64]) -> Option<Admit> {
 
 /// Pairs of (used, reserved).
 fn spend_states(pairs: &[i64]) -> Option<Vec<SpendState>> {
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return None;
     }
     Some(

@@ -190,11 +190,10 @@ fn granted(rates: &[RateState], spends: &[SpendState]) -> Admit {
 }
 
 async fn burst_of_limit_then_rate_limited(f: Fixture) {
-    let rpm = f.rate("rpm", 10, MINUTE, 1);
+    let rpm = [f.rate("rpm", 10, MINUTE, 1)];
     for taken in 1..=10u64 {
         assert_eq!(
-            f.admit(&format!("r{taken}"), 0, &[rpm.clone()], &[], &[])
-                .await,
+            f.admit(&format!("r{taken}"), 0, &rpm, &[], &[]).await,
             granted(&[rs(10, 10 - taken, taken * 6_000)], &[]),
             "request {taken}"
         );
@@ -204,9 +203,9 @@ async fn burst_of_limit_then_rate_limited(f: Fixture) {
         retry_after_ms: 6_000,
         rates: vec![rs(10, 0, 60_000)],
     };
-    assert_eq!(f.admit("r11", 0, &[rpm.clone()], &[], &[]).await, limited);
+    assert_eq!(f.admit("r11", 0, &rpm, &[], &[]).await, limited);
     assert_eq!(
-        f.admit("r11", 5_999, &[rpm.clone()], &[], &[]).await,
+        f.admit("r11", 5_999, &rpm, &[], &[]).await,
         Admit::RateLimited {
             index: 0,
             retry_after_ms: 1,
@@ -214,11 +213,11 @@ async fn burst_of_limit_then_rate_limited(f: Fixture) {
         }
     );
     assert_eq!(
-        f.admit("r11", 6_000, &[rpm.clone()], &[], &[]).await,
+        f.admit("r11", 6_000, &rpm, &[], &[]).await,
         granted(&[rs(10, 0, 60_000)], &[])
     );
     assert_eq!(
-        f.admit("r12", 6_000, &[rpm], &[], &[]).await,
+        f.admit("r12", 6_000, &rpm, &[], &[]).await,
         Admit::RateLimited {
             index: 0,
             retry_after_ms: 6_000,
@@ -230,19 +229,18 @@ async fn burst_of_limit_then_rate_limited(f: Fixture) {
 async fn burst_of_limit_when_the_period_does_not_divide(f: Fixture) {
     // 60 000 ms / 7 = 8 571.43 ms per request: rounding each request up to a whole µs would
     // refuse the 7th.
-    let rpm = f.rate("rpm7", 7, MINUTE, 1);
+    let rpm = [f.rate("rpm7", 7, MINUTE, 1)];
     let resets = [8_572, 17_143, 25_715, 34_286, 42_858, 51_429, 60_000];
     for (taken, reset) in (1..=7u64).zip(resets) {
         assert_eq!(
-            f.admit(&format!("r{taken}"), 0, &[rpm.clone()], &[], &[])
-                .await,
+            f.admit(&format!("r{taken}"), 0, &rpm, &[], &[]).await,
             granted(&[rs(7, 7 - taken, reset)], &[]),
             "request {taken}"
         );
     }
     for (at, retry) in [(0, 8_572), (8_571, 1)] {
         assert_eq!(
-            f.admit("r8", at, &[rpm.clone()], &[], &[]).await,
+            f.admit("r8", at, &rpm, &[], &[]).await,
             Admit::RateLimited {
                 index: 0,
                 retry_after_ms: retry,
@@ -251,7 +249,7 @@ async fn burst_of_limit_when_the_period_does_not_divide(f: Fixture) {
         );
     }
     assert_eq!(
-        f.admit("r8", 8_572, &[rpm], &[], &[]).await,
+        f.admit("r8", 8_572, &rpm, &[], &[]).await,
         granted(&[rs(7, 0, 60_000)], &[])
     );
 }
@@ -336,17 +334,11 @@ async fn a_failing_rate_takes_nothing(f: Fixture) {
 
 async fn a_refused_spend_or_slot_takes_nothing(f: Fixture) {
     f.seed("budget", 0).await;
-    let rpm = f.rate("rpm", 10, MINUTE, 1);
-    let cap = f.cap("conc", 1);
+    let rpm = [f.rate("rpm", 10, MINUTE, 1)];
+    let cap = [f.cap("conc", 1)];
     assert_eq!(
-        f.admit(
-            "a",
-            0,
-            &[rpm.clone()],
-            &[f.spend("budget", 100, 150)],
-            &[cap.clone()]
-        )
-        .await,
+        f.admit("a", 0, &rpm, &[f.spend("budget", 100, 150)], &cap)
+            .await,
         Admit::OverLimit {
             index: 0,
             state: ss(0, 0),
@@ -354,23 +346,17 @@ async fn a_refused_spend_or_slot_takes_nothing(f: Fixture) {
     );
     // Neither the rate nor the slot was taken.
     assert_eq!(
-        f.admit("b", 0, &[rpm.clone()], &[], &[cap.clone()]).await,
+        f.admit("b", 0, &rpm, &[], &cap).await,
         granted(&[rs(10, 9, 6_000)], &[])
     );
     // The slot is full now: neither the rate nor the spend is taken.
     assert_eq!(
-        f.admit(
-            "c",
-            0,
-            &[rpm.clone()],
-            &[f.spend("budget", 100, 10)],
-            &[cap]
-        )
-        .await,
+        f.admit("c", 0, &rpm, &[f.spend("budget", 100, 10)], &cap)
+            .await,
         Admit::TooConcurrent { index: 0 }
     );
     assert_eq!(
-        f.admit("d", 0, &[rpm], &[f.spend("budget", 100, 100)], &[])
+        f.admit("d", 0, &rpm, &[f.spend("budget", 100, 100)], &[])
             .await,
         granted(&[rs(10, 8, 12_000)], &[ss(0, 100)])
     );
@@ -383,14 +369,14 @@ async fn unseeded_counters_then_seed(f: Fixture) {
         f.spend("s3", 100, 10),
     ];
     // Unseeded is checked first, before an exhausted rate.
-    let exhausted = f.rate("one", 1, MINUTE, 1);
+    let exhausted = [f.rate("one", 1, MINUTE, 1)];
     assert_eq!(
-        f.admit("x", 0, &[exhausted.clone()], &[], &[]).await,
+        f.admit("x", 0, &exhausted, &[], &[]).await,
         granted(&[rs(1, 0, 60_000)], &[])
     );
     f.seed("s1", 5).await;
     assert_eq!(
-        f.admit("a", 0, &[exhausted], &spends, &[]).await,
+        f.admit("a", 0, &exhausted, &spends, &[]).await,
         Admit::Unseeded {
             indices: vec![1, 2]
         }
@@ -400,9 +386,9 @@ async fn unseeded_counters_then_seed(f: Fixture) {
     // Seeding never overwrites an existing counter.
     f.seed("s1", 999).await;
     f.seed("s2", 999).await;
-    let rpm = f.rate("rpm", 10, MINUTE, 1);
+    let rpm = [f.rate("rpm", 10, MINUTE, 1)];
     assert_eq!(
-        f.admit("a", 0, &[rpm], &spends, &[]).await,
+        f.admit("a", 0, &rpm, &spends, &[]).await,
         granted(&[rs(10, 9, 6_000)], &[ss(5, 10), ss(50, 10), ss(0, 10)])
     );
 }
