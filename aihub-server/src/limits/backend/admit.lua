@@ -14,7 +14,7 @@
 --       nc concurrency zsets (id → deadline ms).
 -- ARGV: now_ms, lease_ms, id, nr, ns, nc,
 --       nr × (inc_whole_us, inc_frac, limit, period_us),
---       ns × (limit, amount, expires_at_ms as text, pexpireat or 0),
+--       ns × (limit, amount),
 --       nc × (max).
 -- Reply: {0, nr × (ahead_us, frac), ns × (used, reserved)}          granted
 --        {1, index, ahead_us, frac, nr × (ahead_us, frac)}           rate limited (candidate, then
@@ -52,7 +52,7 @@ local now_us = now * 1000
 local deadline = now + lease
 local rate_arg = 7
 local spend_arg = rate_arg + 4 * nr
-local conc_arg = spend_arg + 4 * ns
+local conc_arg = spend_arg + 2 * ns
 local spend_key = nr + 1
 local conc_key = nr + 3 * ns + 1
 
@@ -76,6 +76,13 @@ for i = 0, ns - 1 do
       if freed ~= 0 then
         r = tonumber(redis.call('HINCRBY', ck, 'r', num(-freed)))
       end
+    end
+    if r ~= 0 and redis.call('EXISTS', lk) == 0 then
+      -- No leases left (every one ended, or their keys expired with the last of them):
+      -- nothing can be reserved.
+      redis.call('DEL', rk)
+      redis.call('HSET', ck, 'r', '0')
+      r = 0
     end
     used[i], reserved[i] = tonumber(v[1]), r
   end
@@ -135,7 +142,7 @@ end
 local extra = {}
 for i = 0, ns - 1 do
   local ck = KEYS[spend_key + 3 * i]
-  local a = spend_arg + 4 * i
+  local a = spend_arg + 2 * i
   local limit, amount = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   local before = extra[ck] or 0
   if used[i] + reserved[i] + before + amount > limit then
@@ -174,14 +181,16 @@ for i = 0, nr - 1 do
 end
 for i = 0, ns - 1 do
   local ck, lk, rk = KEYS[spend_key + 3 * i], KEYS[spend_key + 3 * i + 1], KEYS[spend_key + 3 * i + 2]
-  local a = spend_arg + 4 * i
-  local amount, pexpireat = ARGV[a + 1], tonumber(ARGV[a + 3])
+  local amount = ARGV[spend_arg + 2 * i + 1]
   redis.call('HINCRBY', ck, 'r', amount)
   redis.call('HINCRBY', rk, id, amount)
   redis.call('ZADD', lk, num(deadline), id)
-  if pexpireat ~= 0 then
-    redis.call('PEXPIREAT', lk, num(pexpireat))
-    redis.call('PEXPIREAT', rk, num(pexpireat))
+  -- Leases and reservations live until the last lease in them ends (plus a minute for clock
+  -- skew); should they expire, step 1 above knows that nothing is reserved any more.
+  local ttl = lease + 60000
+  if redis.call('PTTL', lk) < ttl then
+    redis.call('PEXPIRE', lk, num(ttl))
+    redis.call('PEXPIRE', rk, num(ttl))
   end
 end
 for i = 0, ns - 1 do

@@ -310,7 +310,7 @@ impl State {
                 continue; // already full
             };
             let gcra = Gcra::of_refund(refund);
-            let back = gcra.give_back(tat, now_us, gcra.increment(refund.units));
+            let back = gcra.give_back(tat, now_us, gcra.increment(refund.units.min(gcra.limit)));
             if back.us <= now_us {
                 self.rates.remove(&refund.key);
             } else {

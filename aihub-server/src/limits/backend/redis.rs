@@ -97,10 +97,7 @@ impl RedisBackend {
         }
         for spend in &a.spends {
             spend_keys(&mut call, &spend.key);
-            call.arg(spend.limit)
-                .arg(spend.amount)
-                .arg(spend.expires_at_ms)
-                .arg(pexpireat(spend.expires_at_ms));
+            call.arg(spend.limit).arg(spend.amount);
         }
         for cap in &a.concurrency {
             call.key(key(&cap.key)).arg(cap.max);
@@ -156,6 +153,42 @@ impl RedisBackend {
             .arg(expires_at_ms)
             .arg(pexpireat(expires_at_ms));
         self.run("seed", &call).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+impl RedisBackend {
+    /// Deletes every key of a test's `prefix` (its counters, buckets, slots and settled ids),
+    /// with SCAN, never FLUSHALL.
+    pub(crate) async fn forget_prefix(&self, prefix: &str) -> ::redis::RedisResult<()> {
+        let mut connection = self.connection.clone();
+        for pattern in [
+            key(&format!("{prefix}*")),
+            key(&format!("settled:{prefix}*")),
+        ] {
+            let mut cursor = 0u64;
+            loop {
+                let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut connection)
+                    .await?;
+                if !keys.is_empty() {
+                    ::redis::cmd("DEL")
+                        .arg(&keys)
+                        .query_async::<()>(&mut connection)
+                        .await?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -99,6 +99,11 @@ for i = 0, ns - 1 do
     else
       r = tonumber(redis.call('HGET', ck, 'r')) or 0
     end
+    if r ~= 0 and redis.call('EXISTS', lk) == 0 then
+      redis.call('DEL', rk)
+      redis.call('HSET', ck, 'r', '0')
+      r = 0
+    end
     reply[#reply + 1] = redis.call('HINCRBY', ck, 'u', actual)
     reply[#reply + 1] = r
   end

@@ -47,6 +47,13 @@ impl Fixture {
         format!("{}{name}", self.prefix)
     }
 
+    /// Deletes what the case left in Redis (lifetime counters never expire by themselves).
+    async fn forget(&self) {
+        if let LimitBackend::Redis(redis) = &self.backend {
+            redis.forget_prefix(&self.prefix).await.unwrap();
+        }
+    }
+
     fn rate(&self, name: &str, limit: u64, period_ms: u64, cost: u64) -> Rate {
         Rate {
             key: self.key(name),
@@ -189,7 +196,7 @@ fn granted(rates: &[RateState], spends: &[SpendState]) -> Admit {
     }
 }
 
-async fn burst_of_limit_then_rate_limited(f: Fixture) {
+async fn burst_of_limit_then_rate_limited(f: &Fixture) {
     let rpm = [f.rate("rpm", 10, MINUTE, 1)];
     for taken in 1..=10u64 {
         assert_eq!(
@@ -226,7 +233,7 @@ async fn burst_of_limit_then_rate_limited(f: Fixture) {
     );
 }
 
-async fn burst_of_limit_when_the_period_does_not_divide(f: Fixture) {
+async fn burst_of_limit_when_the_period_does_not_divide(f: &Fixture) {
     // 60 000 ms / 7 = 8 571.43 ms per request: rounding each request up to a whole µs would
     // refuse the 7th.
     let rpm = [f.rate("rpm7", 7, MINUTE, 1)];
@@ -254,7 +261,7 @@ async fn burst_of_limit_when_the_period_does_not_divide(f: Fixture) {
     );
 }
 
-async fn remaining_and_reset_count_down_exactly(f: Fixture) {
+async fn remaining_and_reset_count_down_exactly(f: &Fixture) {
     let four = f.rate("rps", 4, 1_000, 3);
     assert_eq!(
         f.admit("a", 0, &[four], &[], &[]).await,
@@ -278,7 +285,7 @@ async fn remaining_and_reset_count_down_exactly(f: Fixture) {
     }
 }
 
-async fn tokens_taken_and_given_back(f: Fixture) {
+async fn tokens_taken_and_given_back(f: &Fixture) {
     let tpm = |cost| f.rate("tpm", 1_000, MINUTE, cost);
     assert_eq!(
         f.admit("a", 0, &[tpm(400)], &[], &[]).await,
@@ -310,7 +317,7 @@ async fn tokens_taken_and_given_back(f: Fixture) {
     );
 }
 
-async fn a_failing_rate_takes_nothing(f: Fixture) {
+async fn a_failing_rate_takes_nothing(f: &Fixture) {
     let wide = f.rate("wide", 10, MINUTE, 1);
     let narrow = f.rate("narrow", 1, MINUTE, 1);
     let both = [wide.clone(), narrow];
@@ -332,7 +339,7 @@ async fn a_failing_rate_takes_nothing(f: Fixture) {
     );
 }
 
-async fn a_refused_spend_or_slot_takes_nothing(f: Fixture) {
+async fn a_refused_spend_or_slot_takes_nothing(f: &Fixture) {
     f.seed("budget", 0).await;
     let rpm = [f.rate("rpm", 10, MINUTE, 1)];
     let cap = [f.cap("conc", 1)];
@@ -362,7 +369,7 @@ async fn a_refused_spend_or_slot_takes_nothing(f: Fixture) {
     );
 }
 
-async fn unseeded_counters_then_seed(f: Fixture) {
+async fn unseeded_counters_then_seed(f: &Fixture) {
     let spends = [
         f.spend("s1", 100, 10),
         f.spend("s2", 100, 10),
@@ -393,7 +400,7 @@ async fn unseeded_counters_then_seed(f: Fixture) {
     );
 }
 
-async fn over_limit_at_the_exact_boundary(f: Fixture) {
+async fn over_limit_at_the_exact_boundary(f: &Fixture) {
     f.seed("quota", 30).await;
     assert_eq!(
         f.admit("a", 0, &[], &[f.spend("quota", 100, 70)], &[])
@@ -413,7 +420,7 @@ async fn over_limit_at_the_exact_boundary(f: Fixture) {
     );
 }
 
-async fn settle_releases_reserved_and_adds_actual_once(f: Fixture) {
+async fn settle_releases_reserved_and_adds_actual_once(f: &Fixture) {
     f.seed("budget", 30).await;
     assert_eq!(
         f.admit("a", 0, &[], &[f.spend("budget", 100, 70)], &[])
@@ -444,7 +451,7 @@ async fn settle_releases_reserved_and_adds_actual_once(f: Fixture) {
     );
 }
 
-async fn an_unsettled_reservation_ends_with_its_lease(f: Fixture) {
+async fn an_unsettled_reservation_ends_with_its_lease(f: &Fixture) {
     f.seed("budget", 30).await;
     let mut first = f.admission("a", 0, &[], &[f.spend("budget", 100, 70)], &[]);
     first.lease_ms = 1_000;
@@ -469,7 +476,7 @@ async fn an_unsettled_reservation_ends_with_its_lease(f: Fixture) {
     );
 }
 
-async fn concurrency_cap_and_release(f: Fixture) {
+async fn concurrency_cap_and_release(f: &Fixture) {
     let cap = [f.cap("conc", 2)];
     assert_eq!(f.admit("a", 0, &[], &[], &cap).await, granted(&[], &[]));
     assert_eq!(f.admit("b", 0, &[], &[], &cap).await, granted(&[], &[]));
@@ -495,7 +502,7 @@ async fn concurrency_cap_and_release(f: Fixture) {
     );
 }
 
-async fn settling_an_unknown_or_expired_counter_creates_it(f: Fixture) {
+async fn settling_an_unknown_or_expired_counter_creates_it(f: &Fixture) {
     assert_eq!(
         f.settle("a", 0, &[], &[("budget", 60, 40)], &[]).await,
         vec![ss(40, 0)]
@@ -519,6 +526,100 @@ async fn settling_an_unknown_or_expired_counter_creates_it(f: Fixture) {
     assert_eq!(
         f.settle("c", 10_000, &[], &[("short", 1, 5)], &[]).await,
         vec![ss(5, 0)]
+    );
+}
+
+async fn a_key_named_twice_counts_twice(f: &Fixture) {
+    let twice = [f.rate("rpm", 2, MINUTE, 1), f.rate("rpm", 2, MINUTE, 1)];
+    assert_eq!(
+        f.admit("a", 0, &twice, &[], &[]).await,
+        granted(&[rs(2, 1, 30_000), rs(2, 0, 60_000)], &[])
+    );
+    assert_eq!(
+        f.admit("b", 0, &twice[..1], &[], &[]).await,
+        Admit::RateLimited {
+            index: 0,
+            retry_after_ms: 30_000,
+            rates: vec![rs(2, 0, 60_000)],
+        }
+    );
+    f.seed("budget", 0).await;
+    let spends = [f.spend("budget", 100, 60), f.spend("budget", 100, 50)];
+    assert_eq!(
+        f.admit("c", 0, &[], &spends, &[]).await,
+        Admit::OverLimit {
+            index: 1,
+            state: ss(0, 0),
+        }
+    );
+    let spends = [f.spend("budget", 100, 60), f.spend("budget", 100, 40)];
+    assert_eq!(
+        f.admit("c", 0, &[], &spends, &[]).await,
+        granted(&[], &[ss(0, 100), ss(0, 100)])
+    );
+    assert_eq!(
+        f.settle("c", 0, &[], &[("budget", 60, 10), ("budget", 40, 10)], &[])
+            .await,
+        vec![ss(10, 0), ss(20, 0)]
+    );
+}
+
+async fn lifetime_counters_never_expire(f: &Fixture) {
+    let lifetime = |amount| Spend {
+        expires_at_ms: i64::MAX,
+        ..f.spend("lifetime", 1_000, amount)
+    };
+    f.seed_until("lifetime", 10, i64::MAX).await;
+    assert_eq!(
+        f.admit("a", 0, &[], &[lifetime(990)], &[]).await,
+        granted(&[], &[ss(10, 990)])
+    );
+    assert_eq!(
+        f.settle("a", 0, &[], &[("lifetime", 990, 500)], &[]).await,
+        vec![ss(510, 0)]
+    );
+    assert_eq!(
+        f.admit("b", 100 * 365 * 86_400_000, &[], &[lifetime(490)], &[])
+            .await,
+        granted(&[], &[ss(510, 490)])
+    );
+}
+
+async fn large_money_amounts_are_exact(f: &Fixture) {
+    // About a million currency units in nano-units: beyond f32/i32, within 2^53.
+    let used = 1_000_000_000_000_001;
+    let limit = 2_000_000_000_000_000;
+    f.seed("budget", used).await;
+    assert_eq!(
+        f.admit("a", 0, &[], &[f.spend("budget", limit, limit - used)], &[])
+            .await,
+        granted(&[], &[ss(used, limit - used)])
+    );
+    assert_eq!(
+        f.admit("b", 0, &[], &[f.spend("budget", limit, 1)], &[])
+            .await,
+        Admit::OverLimit {
+            index: 0,
+            state: ss(used, limit - used),
+        }
+    );
+    assert_eq!(
+        f.settle(
+            "a",
+            0,
+            &[],
+            &[("budget", limit - used, 123_456_789_012_345)],
+            &[]
+        )
+        .await,
+        vec![ss(used + 123_456_789_012_345, 0)]
+    );
+    // A large token bucket: 2^40 tokens a minute.
+    let big = 1u64 << 40;
+    assert_eq!(
+        f.admit("c", 0, &[f.rate("tpm", big, MINUTE, big - 1)], &[], &[])
+            .await,
+        granted(&[rs(big, 1, 60_000)], &[])
     );
 }
 
@@ -556,7 +657,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    super::$case(super::Fixture::new(super::memory_backend())).await;
+                    super::$case(&super::Fixture::new(super::memory_backend())).await;
                 }
             )*
 
@@ -571,7 +672,9 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    super::$case(super::Fixture::new(super::redis_backend().await)).await;
+                    let fixture = super::Fixture::new(super::redis_backend().await);
+                    super::$case(&fixture).await;
+                    fixture.forget().await;
                 }
             )*
 
@@ -600,6 +703,9 @@ conformance!(
     an_unsettled_reservation_ends_with_its_lease,
     concurrency_cap_and_release,
     settling_an_unknown_or_expired_counter_creates_it,
+    a_key_named_twice_counts_twice,
+    lifetime_counters_never_expire,
+    large_money_amounts_are_exact,
 );
 
 #[test]
