@@ -18,11 +18,14 @@
 //!
 //! Time is the caller's (`now_ms`), not the backend's, so that tests can inject a clock.
 
+mod gcra;
 mod memory;
 mod redis;
+#[cfg(test)]
+mod tests;
 
-pub use memory::MemoryBackend;
-pub use redis::RedisBackend;
+pub use self::memory::MemoryBackend;
+pub use self::redis::RedisBackend;
 
 /// A rate limit as a GCRA bucket: `limit` units per `period_ms`, with a burst of `limit`
 /// (a fresh bucket can spend its whole allowance at once; capacity then returns steadily,
