@@ -16,7 +16,16 @@
 //!   is reported as [`Admit::Unseeded`]; the caller loads the period's spend from the database,
 //!   calls [`LimitBackend::seed`] (set if absent) and asks again.
 //!
-//! Time is the caller's (`now_ms`), not the backend's, so that tests can inject a clock.
+//! Time is the caller's (`now_ms`), not the backend's, so that tests can inject a clock. Redis
+//! also drops keys by its own clock (a counter at its `expires_at_ms`, a bucket a second after
+//! it is full again, leases a minute after the last one ends), so gateway clocks must agree
+//! with Redis's to within those margins.
+//!
+//! Rate buckets are GCRA with an exact theoretical arrival time (whole µs plus a fraction in
+//! `1 / limit` µs), so a burst of exactly `limit` passes whatever the period. In Redis every
+//! number is a Lua double: limits up to 2^52 units and periods up to 2^40 ms are exact (larger
+//! ones are clamped), and spend counters are exact up to 2^53 (about nine million currency
+//! units in nano-units; beyond that a comparison may be off by a few nano-units).
 
 mod gcra;
 mod memory;
@@ -177,6 +186,7 @@ pub struct SpendSettle {
     /// The counter's key.
     pub key: String,
     /// The amount admitted; released from `reserved` (unless the lease already released it).
+    /// The backend releases what it recorded for this id, so this is informational.
     pub reserved: i64,
     /// The amount really spent; added to `used` (always, even after the lease ended).
     pub actual: i64,

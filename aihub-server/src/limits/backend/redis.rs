@@ -19,6 +19,9 @@ static SETTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("set
 static SEED: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("seed.lua")));
 
 /// Limit state in Redis. Clones share one connection, which reconnects by itself.
+///
+/// One admission's keys may hash to different cluster slots: use a single Redis (with a
+/// replica or Sentinel for failover), not Redis Cluster.
 #[derive(Clone)]
 pub struct RedisBackend {
     connection: ConnectionManager,
