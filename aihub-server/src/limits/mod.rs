@@ -770,10 +770,10 @@ impl Limiter {
                 continue;
             }
             let memo = (budget.id, *period_start);
-            if let Ok(mut seen) = self.0.alerted.lock() {
-                if !seen.insert(memo) {
-                    continue;
-                }
+            if let Ok(mut seen) = self.0.alerted.lock()
+                && !seen.insert(memo)
+            {
+                continue;
             }
             match self
                 .0
