@@ -132,10 +132,65 @@ fn every_example_in_the_configuration_guide_loads() {
         "upstream_max_retries",
         "session_ttl_hours",
         "catalog",
+        "plans.ID",
+        "limits",
+        "billing",
+        "alerts",
     ] {
         assert!(
             page.contains(&format!("| `{key}` |")),
             "docs/configuration.md does not document {key}"
         );
+    }
+}
+
+#[test]
+fn the_limits_guide_examples_resolve() {
+    let page = include_str!("../../../docs/limits.md");
+    let blocks: Vec<&str> = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 1);
+    let c = Config::resolve(RawConfig::parse(blocks[0]).unwrap(), &env_of(&[])).unwrap();
+    let team = &c.plans["team"];
+    assert_eq!(
+        (team.monthly_tokens, team.rpm, team.max_concurrent),
+        (Some(20_000_000), Some(1000), Some(50))
+    );
+    assert_eq!(c.plans["free"].rpm, Some(10), "built-in plans stay");
+    assert_eq!(c.limits.timezone_name, "Asia/Shanghai");
+    assert_eq!(c.billing.currency, aihub_core::pricing::Currency::Cny);
+    let usd = aihub_core::pricing::Money::new(
+        rust_decimal::Decimal::new(2, 0),
+        aihub_core::pricing::Currency::Usd,
+    );
+    assert_eq!(
+        c.billing
+            .convert(usd, aihub_core::pricing::Currency::Cny)
+            .unwrap()
+            .amount
+            .to_string(),
+        "14.2"
+    );
+}
+
+#[test]
+fn limit_settings_are_checked() {
+    for (text, fragment) in [
+        ("[limits]\ntimezone = \"Mars/Olympus\"", "limits.timezone"),
+        (
+            "[limits]\non_backend_error = \"maybe\"",
+            "limits.on_backend_error",
+        ),
+        ("[limits]\ndefault_plan = \"gold\"", "limits.default_plan"),
+        ("[plans.x]\nrpm = 0", "plans.x"),
+        ("[billing]\ncurrency = \"EUR\"", "billing.currency"),
+        ("[alerts]\nwebhook_url = \"ftp://x\"", "alerts.webhook_url"),
+        ("redis_url = \"localhost:6379\"", "redis_url"),
+    ] {
+        let e = Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[])).unwrap_err();
+        assert!(e.0.contains(fragment), "{text}: {e}");
     }
 }
