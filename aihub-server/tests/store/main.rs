@@ -34,6 +34,8 @@ mod accounts;
 #[cfg(test)]
 mod api_keys;
 #[cfg(test)]
+mod budgets;
+#[cfg(test)]
 mod connect;
 #[cfg(test)]
 mod harness;
