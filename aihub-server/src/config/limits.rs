@@ -88,7 +88,7 @@ pub struct LimitSettings {
     pub backend_timeout: Duration,
     /// How long an unsettled reservation holds.
     pub lease: Duration,
-    /// Output tokens reserved when neither the request nor the catalog bounds the output.
+    /// Output tokens reserved for a request without `max_tokens` (at most the model's maximum).
     pub default_max_output: u64,
     /// Plan of users whose plan id is not configured.
     pub default_plan: String,

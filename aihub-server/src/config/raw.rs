@@ -81,8 +81,8 @@ pub struct RawLimits {
     pub backend_timeout_ms: Option<u64>,
     /// How long a request's reservation holds if its gateway never settles it, s (default 900).
     pub lease_secs: Option<u64>,
-    /// Output tokens reserved for a request that sets no `max_tokens` and whose model's
-    /// maximum output the catalog does not know (default 4096).
+    /// Output tokens reserved for a request that sets no `max_tokens` (default 4096, or the
+    /// model's maximum output if smaller).
     pub default_max_output: Option<u64>,
     /// Plan of users whose plan id is not configured (default `free`).
     pub default_plan: Option<String>,

@@ -83,16 +83,18 @@ impl Exchange {
             .await
     }
 
-    /// The most output tokens a chat request may produce: its own limit, else the catalog's
-    /// maximum for the model, else the configured default; times `n` choices.
+    /// The output tokens to reserve for a chat request: its own limit; without one,
+    /// `limits.default_max_output`, or the model's maximum output if that is smaller; times
+    /// `n` choices.
     pub fn max_output(&self, state: &AppState, request_limit: Option<u32>, n: Option<u32>) -> u64 {
         let per_choice = request_limit.map(u64::from).unwrap_or_else(|| {
+            let default = state.limits.settings().default_max_output;
             self.model
                 .info
                 .as_ref()
                 .map(|i| i.max_output)
                 .filter(|m| *m > 0)
-                .unwrap_or(state.limits.settings().default_max_output)
+                .map_or(default, |m| m.min(default))
         });
         per_choice.saturating_mul(u64::from(n.unwrap_or(1).max(1)))
     }
