@@ -583,3 +583,32 @@ async fn limits_configured_to_fail_open_let_requests_through_while_redis_is_away
     // Its usage is recorded all the same.
     assert_eq!(gw.wait_for_records(&token, 1).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_keys_concurrency_cap_refuses_the_third_request_in_flight() {
+    let gw = Gateway::start_setup(None, "", crate::UNLIMITED_FREE).await;
+    let (token, key) = gw.user("concurrency@example.com").await;
+    let key_id = gw.key_id(&token).await;
+    let (status, body) = gw
+        .put(
+            &format!("/api/v1/auth/api-keys/{key_id}/limits"),
+            &token,
+            &json!({"max_concurrent": 2}),
+        )
+        .await;
+    assert_eq!((status, body["max_concurrent"].clone()), (200, json!(2)));
+    let slow = chat("mock/gpt-4o-mini@latency_ms=800", "slow");
+    let sends = (0..4).map(|_| {
+        let (http, url, key, body) = (gw.http.clone(), gw.url.clone(), key.clone(), slow.clone());
+        async move { send(&http, &url, &key, &body).await }
+    });
+    let answers = futures::future::join_all(sends).await;
+    assert_eq!(answers.iter().filter(|a| a.0 == 200).count(), 2);
+    for (status, headers, body) in answers.iter().filter(|a| a.0 != 200) {
+        assert_eq!(*status, 429, "{body}");
+        assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+        assert_eq!(header(headers, "retry-after"), "1");
+    }
+    // The slots are free again once those requests have ended.
+    assert_eq!(send(&gw.http, &gw.url, &key, &small("after")).await.0, 200);
+}
