@@ -18,8 +18,10 @@
 //! state widens it: a restarted Redis, or a counter seeded while requests were in flight,
 //! forgets those in-flight reservations (at most one worst case per request then in flight).
 
+mod alerts;
 pub mod backend;
 mod headers;
+mod refusal;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,9 @@ use aihub_core::pricing::{Currency, Money};
 use uuid::Uuid;
 
 pub use headers::{RateHeaders, go_duration};
+pub use refusal::{RateKind, Refused};
+
+use refusal::too_large;
 
 use self::backend::{
     Admission, Admit, BackendError, Concurrency, LimitBackend, MemoryBackend, Rate, RateRefund,
@@ -447,86 +452,6 @@ fn unreachable_plan() -> &'static Plan {
     })
 }
 
-/// Which limit a rate bucket is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateKind {
-    /// The user's requests per minute (plan).
-    UserRequests,
-    /// The key's requests per minute.
-    KeyRequests,
-    /// The user's tokens per minute (plan).
-    UserTokens,
-    /// The key's tokens per minute.
-    KeyTokens,
-}
-
-impl RateKind {
-    /// Tokens rather than requests.
-    pub fn is_tokens(self) -> bool {
-        matches!(self, Self::UserTokens | Self::KeyTokens)
-    }
-
-    fn unit_name(self) -> &'static str {
-        if self.is_tokens() {
-            "tokens per min (TPM)"
-        } else {
-            "requests per min (RPM)"
-        }
-    }
-
-    fn scope_name(self) -> &'static str {
-        match self {
-            Self::UserRequests | Self::UserTokens => "your plan",
-            Self::KeyRequests | Self::KeyTokens => "this API key",
-        }
-    }
-}
-
-fn too_large(kind: RateKind, limit: u64, requested: u64) -> Refused {
-    Refused::from(ApiError(aihub_core::Error::RateLimit {
-        detail: aihub_core::ErrorDetail {
-            message: format!(
-                "Request too large for {} on {}: limit {limit}, requested {requested} \
-                 (counted prompt tokens plus max_tokens). Lower max_tokens or shorten the prompt.",
-                kind.unit_name(),
-                kind.scope_name(),
-            ),
-            param: Some("max_tokens".into()),
-            code: Some("request_too_large".into()),
-            ..aihub_core::ErrorDetail::default()
-        },
-        retry_after: None,
-    }))
-}
-
-/// A refused request: the error and, for rate limits, the headers to send with it.
-#[derive(Debug)]
-pub struct Refused {
-    /// The OpenAI-shaped error.
-    pub error: ApiError,
-    /// `x-ratelimit-*` headers, when a rate limit refused.
-    pub headers: Option<RateHeaders>,
-}
-
-impl From<ApiError> for Refused {
-    fn from(error: ApiError) -> Self {
-        Self {
-            error,
-            headers: None,
-        }
-    }
-}
-
-impl axum::response::IntoResponse for Refused {
-    fn into_response(self) -> axum::response::Response {
-        let mut response = self.error.into_response();
-        if let Some(h) = self.headers {
-            h.apply(response.headers_mut());
-        }
-        response
-    }
-}
-
 impl Ticket {
     fn unchecked(id: &str) -> Self {
         Self {
@@ -750,88 +675,5 @@ impl Limiter {
                 .collect(),
             concurrency: ticket.concurrency.clone(),
         }
-    }
-
-    /// Sends each budget's soft-limit alert once per period, across instances.
-    async fn check_soft_limits(&self, ticket: &Ticket, states: &[SpendState], now_ms: i64) {
-        for (spend, state) in ticket.spends.iter().zip(states) {
-            let Counted::Budget {
-                budget,
-                currency,
-                period_start,
-            } = &spend.counted
-            else {
-                continue;
-            };
-            let Some(soft) = budget.soft_limit_nanos else {
-                continue;
-            };
-            if state.used < soft {
-                continue;
-            }
-            let memo = (budget.id, *period_start);
-            if let Ok(mut seen) = self.0.alerted.lock()
-                && !seen.insert(memo)
-            {
-                continue;
-            }
-            match self
-                .0
-                .store
-                .record_budget_alert(budget.id, *period_start, state.used, now_ms)
-                .await
-            {
-                Ok(true) => self.send_alert(budget, *currency, *period_start, state.used, soft),
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::error!(budget = %budget.id, error = %e, "could not record a budget alert; it will be tried again");
-                    if let Ok(mut seen) = self.0.alerted.lock() {
-                        seen.remove(&memo);
-                    }
-                }
-            }
-        }
-    }
-
-    fn send_alert(
-        &self,
-        budget: &Budget,
-        currency: Currency,
-        period_start: i64,
-        spent: i64,
-        soft: i64,
-    ) {
-        let money = |n: i64| Money::from_nano_units(n, currency).amount.to_string();
-        let body = serde_json::json!({
-            "type": "budget.soft_limit_reached",
-            "budget": {
-                "id": budget.id,
-                "scope": budget.scope,
-                "scope_id": budget.scope_id,
-                "period": budget.period,
-                "currency": currency.code(),
-                "soft_limit": money(soft),
-                "hard_limit": budget.hard_limit_nanos.map(money),
-            },
-            "period_start": (budget.period == BudgetPeriod::Monthly).then(|| rfc3339(period_start)),
-            "spent": money(spent),
-        });
-        tracing::warn!(budget = %budget.id, scope = budget.scope.as_str(), scope_id = %budget.scope_id, spent = %money(spent), soft_limit = %money(soft), currency = currency.code(), "budget soft limit reached");
-        let Some(url) = self.0.alerts.webhook_url.clone() else {
-            return;
-        };
-        let http = self.0.http.clone();
-        tokio::spawn(async move {
-            match http.post(&url).json(&body).send().await {
-                Ok(r) if r.status().is_success() => {}
-                Ok(r) => tracing::error!(
-                    status = r.status().as_u16(),
-                    "budget alert webhook refused the alert"
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e.without_url(), "budget alert webhook unreachable")
-                }
-            }
-        });
     }
 }

@@ -1,0 +1,84 @@
+//! How a refusal reads: which limit refused, the OpenAI error, and the headers sent with it.
+
+use super::headers::RateHeaders;
+use crate::error::ApiError;
+
+/// Which limit a rate bucket is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateKind {
+    /// The user's requests per minute (plan).
+    UserRequests,
+    /// The key's requests per minute.
+    KeyRequests,
+    /// The user's tokens per minute (plan).
+    UserTokens,
+    /// The key's tokens per minute.
+    KeyTokens,
+}
+
+impl RateKind {
+    /// Tokens rather than requests.
+    pub fn is_tokens(self) -> bool {
+        matches!(self, Self::UserTokens | Self::KeyTokens)
+    }
+
+    pub(super) fn unit_name(self) -> &'static str {
+        if self.is_tokens() {
+            "tokens per min (TPM)"
+        } else {
+            "requests per min (RPM)"
+        }
+    }
+
+    pub(super) fn scope_name(self) -> &'static str {
+        match self {
+            Self::UserRequests | Self::UserTokens => "your plan",
+            Self::KeyRequests | Self::KeyTokens => "this API key",
+        }
+    }
+}
+
+pub(super) fn too_large(kind: RateKind, limit: u64, requested: u64) -> Refused {
+    Refused::from(ApiError(aihub_core::Error::RateLimit {
+        detail: aihub_core::ErrorDetail {
+            message: format!(
+                "Request too large for {} on {}: limit {limit}, requested {requested} \
+                 (counted prompt tokens plus max_tokens). Lower max_tokens or shorten the prompt.",
+                kind.unit_name(),
+                kind.scope_name(),
+            ),
+            param: Some("max_tokens".into()),
+            code: Some("request_too_large".into()),
+            ..aihub_core::ErrorDetail::default()
+        },
+        retry_after: None,
+    }))
+}
+
+/// A refused request: the error and, for rate limits, the headers to send with it.
+#[derive(Debug)]
+pub struct Refused {
+    /// The OpenAI-shaped error.
+    pub error: ApiError,
+    /// `x-ratelimit-*` headers, when a rate limit refused.
+    pub headers: Option<RateHeaders>,
+}
+
+impl From<ApiError> for Refused {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            headers: None,
+        }
+    }
+}
+
+impl axum::response::IntoResponse for Refused {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.error.into_response();
+        if let Some(h) = self.headers {
+            h.apply(response.headers_mut());
+        }
+        response
+    }
+}
