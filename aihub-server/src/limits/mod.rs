@@ -112,6 +112,8 @@ struct Inner {
     backend: LimitBackend,
     settings: LimitSettings,
     plans: std::collections::BTreeMap<String, Plan>,
+    /// The plan of users whose plan id is not configured.
+    default_plan: Plan,
     billing: Billing,
     alerts: Alerts,
     store: Store,
@@ -157,6 +159,16 @@ impl Limiter {
             ),
             None => LimitBackend::Memory(MemoryBackend::new()),
         };
+        let default_plan = config
+            .plans
+            .get(&config.limits.default_plan)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "limits.default_plan: no plan {:?}",
+                    config.limits.default_plan
+                )
+            })?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -165,6 +177,7 @@ impl Limiter {
             backend,
             settings: config.limits.clone(),
             plans: config.plans.clone(),
+            default_plan,
             billing: config.billing.clone(),
             alerts: config.alerts.clone(),
             store,
@@ -175,15 +188,7 @@ impl Limiter {
 
     /// The plan with this id, or the default plan when it is not configured.
     pub fn plan(&self, id: &str) -> &Plan {
-        let inner = &self.0;
-        inner.plans.get(id).unwrap_or_else(|| {
-            // resolve_limits checked that the default plan exists.
-            inner
-                .plans
-                .get(&inner.settings.default_plan)
-                .or_else(|| inner.plans.values().next())
-                .unwrap_or_else(|| unreachable_plan())
-        })
+        self.0.plans.get(id).unwrap_or(&self.0.default_plan)
     }
 
     /// Every configured plan.
@@ -437,19 +442,6 @@ impl Limiter {
             Admit::Unseeded { .. } => self.backend_failed(ask, "counters could not be seeded"),
         }
     }
-}
-
-fn unreachable_plan() -> &'static Plan {
-    static FALLBACK: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
-    FALLBACK.get_or_init(|| Plan {
-        id: "free".into(),
-        name: "Free".into(),
-        price_monthly: rust_decimal::Decimal::ZERO,
-        monthly_tokens: Some(0),
-        rpm: Some(1),
-        tpm: Some(1),
-        max_concurrent: Some(1),
-    })
 }
 
 impl Ticket {

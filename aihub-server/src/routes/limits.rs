@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::account::user_json;
+use super::usage::nanos_to_string;
 use crate::auth::{Caller, MasterKey, SessionUser};
 use crate::config::{Plan, parse_currency};
 use crate::error::{ApiError, ApiResult};
@@ -46,13 +47,6 @@ pub async fn plans(State(state): State<AppState>) -> Response {
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
-fn money_text(nanos: i64, currency: &str) -> String {
-    match parse_currency(currency) {
-        Some(c) => Money::from_nano_units(nanos, c).amount.to_string(),
-        None => Decimal::new(nanos, 9).normalize().to_string(),
-    }
-}
-
 /// A budget as the API shows it, with what its scope spent in its current period.
 async fn budget_json(state: &AppState, b: &Budget) -> ApiResult<Value> {
     let start = match b.period {
@@ -80,8 +74,8 @@ async fn budget_json(state: &AppState, b: &Budget) -> ApiResult<Value> {
         "scope_id": b.scope_id,
         "period": b.period,
         "currency": b.currency,
-        "hard_limit": b.hard_limit_nanos.map(|n| money_text(n, &b.currency)),
-        "soft_limit": b.soft_limit_nanos.map(|n| money_text(n, &b.currency)),
+        "hard_limit": b.hard_limit_nanos.map(nanos_to_string),
+        "soft_limit": b.soft_limit_nanos.map(nanos_to_string),
         "period_start": (b.period == BudgetPeriod::Monthly).then(|| rfc3339(start)),
         "spent": total.normalize().to_string(),
         "updated_at": rfc3339(b.updated_at),
