@@ -21,21 +21,7 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Parses `bytes` as `T`, naming the field at fault on error.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(
-                format!("We could not parse the JSON body of your request: {inner}. Send a JSON object with Content-Type: application/json."),
-                "body",
-            )
-        } else if path == "." {
-            ApiError::bad_request(format!("Invalid request body: {inner}"), "body")
-        } else {
-            ApiError::bad_request(format!("Invalid value for '{path}': {inner}"), &path)
-        }
-    })
+    aihub_core::types::from_json_slice(bytes).map_err(ApiError)
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {

@@ -1,0 +1,602 @@
+"""``Client`` and ``AsyncClient``: the OpenAI SDK's shape over aihub-core's client."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Type,
+    Union,
+    overload,
+)
+
+from . import _aihub, _bridge
+from .types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    CreateEmbeddingResponse,
+    ModelList,
+    _plain,
+)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
+"""Where ``Client`` looks for a gateway when it has a key but no ``base_url``."""
+
+_NOT_SUPPORTED = ("extra_headers", "extra_query")
+
+
+def _native(
+    api_key: Optional[str],
+    base_url: Optional[str],
+    provider_keys: Optional[Mapping[str, str]],
+    provider_base_urls: Optional[Mapping[str, str]],
+    timeout: Optional[float],
+    connect_timeout: Optional[float],
+    read_timeout: Optional[float],
+    max_retries: int,
+    fallback_models: Optional[Sequence[str]],
+    default_headers: Optional[Mapping[str, str]],
+    keys_from_env: bool,
+) -> _aihub.NativeClient:
+    if keys_from_env:
+        api_key = api_key or os.environ.get("AIHUB_API_KEY") or None
+        base_url = base_url or os.environ.get("AIHUB_BASE_URL") or None
+    if api_key is not None and base_url is None:
+        base_url = DEFAULT_BASE_URL
+    return _aihub.NativeClient(
+        api_key=api_key,
+        base_url=base_url,
+        provider_keys=dict(provider_keys) if provider_keys else None,
+        provider_base_urls=dict(provider_base_urls) if provider_base_urls else None,
+        keys_from_env=keys_from_env,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_retries=max_retries,
+        fallback_models=list(fallback_models) if fallback_models else None,
+        default_headers=dict(default_headers) if default_headers else None,
+    )
+
+
+def _body(params: Dict[str, Any], extra: Dict[str, Any], extra_body: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    for name in _NOT_SUPPORTED:
+        if name in extra:
+            raise TypeError(f"{name} is not supported by aihub; set default_headers on the client instead")
+    body = {k: _plain(v) for k, v in params.items() if v is not None}
+    body.update((k, _plain(v)) for k, v in extra.items() if v is not None)
+    if extra_body:
+        body.update((k, _plain(v)) for k, v in extra_body.items())
+    return body
+
+
+def _options(
+    timeout: Optional[float], max_retries: Optional[int], fallback_models: Optional[Sequence[str]], request_id: Optional[str]
+) -> Dict[str, Any]:
+    return {
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "fallback_models": list(fallback_models) if fallback_models is not None else None,
+        "request_id": request_id,
+    }
+
+
+class Stream:
+    """Chunks of a streamed completion, for ``for chunk in stream``.
+
+    ``close()`` (or leaving a ``with`` block, or dropping the stream) cancels the request.
+    """
+
+    def __init__(self, native: _aihub.SyncStream) -> None:
+        self._native = native
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        return ChatCompletionChunk(next(self._native))
+
+    def close(self) -> None:
+        """Stops the stream and cancels the request."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream has ended or been closed."""
+        return self._native.closed
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+
+class AsyncStream:
+    """Chunks of a streamed completion, for ``async for chunk in stream``.
+
+    ``await stream.aclose()`` (or leaving an ``async with`` block) cancels the request.
+    """
+
+    def __init__(self, native: _aihub.AsyncStream) -> None:
+        self._native = native
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        chunk = await _bridge.run(self._native.next)
+        if chunk is None:
+            raise StopAsyncIteration
+        return ChatCompletionChunk(chunk)
+
+    async def aclose(self) -> None:
+        """Stops the stream and cancels the request."""
+        await _bridge.run(self._native.aclose)
+
+    def close(self) -> None:
+        """Stops the stream now if no step is waiting (use ``aclose`` from async code)."""
+        self._native.close()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.aclose()
+
+
+Message = Union[Mapping[str, Any], Any]
+"""A chat message: a dict like ``{"role": "user", "content": "Hi"}`` or a returned message."""
+
+
+class Completions:
+    """``client.chat.completions``."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: Literal[False] = False,
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: Literal[True],
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> Stream: ...
+
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: bool = False,
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> Union[ChatCompletion, Stream]:
+        """Creates a chat completion; with ``stream=True``, returns a :class:`Stream` of chunks.
+
+        Blocks with the GIL released; Ctrl-C cancels the request.
+        """
+        body = _body(
+            {
+                "model": model,
+                "messages": list(messages),
+                "tools": list(tools) if tools is not None else None,
+                "tool_choice": tool_choice,
+                "response_format": response_format,
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_tokens": max_tokens,
+                "max_completion_tokens": max_completion_tokens,
+                "n": n,
+                "stop": stop,
+                "seed": seed,
+                "user": user,
+                "stream_options": stream_options,
+            },
+            extra,
+            extra_body,
+        )
+        options = _options(timeout, max_retries, fallback_models, request_id)
+        if stream:
+            return Stream(self._native.chat_stream(body, **options))
+        return ChatCompletion(self._native.chat_create(body, **options))
+
+
+class Chat:
+    """``client.chat``."""
+
+    completions: Completions
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self.completions = Completions(native)
+
+
+class Embeddings:
+    """``client.embeddings``."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    def create(
+        self,
+        *,
+        model: str,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        encoding_format: Optional[Literal["float", "base64"]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra: Any,
+    ) -> CreateEmbeddingResponse:
+        """Embeds ``input`` (a text or a list of texts)."""
+        body = _body(
+            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user},
+            extra,
+            extra_body,
+        )
+        return CreateEmbeddingResponse(self._native.embeddings_create(body))
+
+
+class Models:
+    """``client.models``."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    def list(self) -> ModelList:
+        """The gateway's models; in direct mode, the catalog models of every keyed provider."""
+        return ModelList(self._native.models_list())
+
+
+class Client:
+    """A client for an AI Hub gateway (one ``ai-hub-`` key) or for providers directly.
+
+    Gateway mode: ``Client(api_key="ai-hub-...", base_url="http://127.0.0.1:8080/v1")``, or
+    ``AIHUB_API_KEY`` and ``AIHUB_BASE_URL`` in the environment. Direct mode (no gateway key):
+    provider keys from ``provider_keys={"openai": "sk-..."}`` or their environment variables
+    (``OPENAI_API_KEY``, ``DEEPSEEK_API_KEY``, ...), models named ``provider/model``.
+
+    Safe to share across threads; every call releases the GIL while it waits.
+    """
+
+    chat: Chat
+    embeddings: Embeddings
+    models: Models
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        provider_keys: Optional[Mapping[str, str]] = None,
+        provider_base_urls: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = 600.0,
+        connect_timeout: Optional[float] = 10.0,
+        read_timeout: Optional[float] = 120.0,
+        max_retries: int = 2,
+        fallback_models: Optional[Sequence[str]] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        keys_from_env: bool = True,
+    ) -> None:
+        self._native = _native(
+            api_key,
+            base_url,
+            provider_keys,
+            provider_base_urls,
+            timeout,
+            connect_timeout,
+            read_timeout,
+            max_retries,
+            fallback_models,
+            default_headers,
+            keys_from_env,
+        )
+        self.chat = Chat(self._native)
+        self.embeddings = Embeddings(self._native)
+        self.models = Models(self._native)
+
+    @property
+    def is_gateway(self) -> bool:
+        """True when every request goes to one gateway."""
+        return self._native.is_gateway
+
+    def close(self) -> None:
+        """Nothing to release: connections close when the client is dropped. Kept for OpenAI parity."""
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+
+class AsyncCompletions:
+    """``client.chat.completions`` of an :class:`AsyncClient`."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: Literal[False] = False,
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: Literal[True],
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> AsyncStream: ...
+
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Message],
+        stream: bool = False,
+        tools: Optional[Iterable[Mapping[str, Any]]] = None,
+        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
+        response_format: Optional[Mapping[str, Any]] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        max_completion_tokens: Optional[int] = None,
+        n: Optional[int] = None,
+        stop: Optional[Union[str, List[str]]] = None,
+        seed: Optional[int] = None,
+        user: Optional[str] = None,
+        stream_options: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_models: Optional[Sequence[str]] = None,
+        request_id: Optional[str] = None,
+        **extra: Any,
+    ) -> Union[ChatCompletion, AsyncStream]:
+        """Creates a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
+        body = _body(
+            {
+                "model": model,
+                "messages": list(messages),
+                "tools": list(tools) if tools is not None else None,
+                "tool_choice": tool_choice,
+                "response_format": response_format,
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_tokens": max_tokens,
+                "max_completion_tokens": max_completion_tokens,
+                "n": n,
+                "stop": stop,
+                "seed": seed,
+                "user": user,
+                "stream_options": stream_options,
+            },
+            extra,
+            extra_body,
+        )
+        options = _options(timeout, max_retries, fallback_models, request_id)
+        native = self._native
+        if stream:
+            return AsyncStream(await _bridge.run(lambda loop, fut: native.chat_stream_async(body, loop, fut, **options)))
+        return ChatCompletion(await _bridge.run(lambda loop, fut: native.chat_create_async(body, loop, fut, **options)))
+
+
+class AsyncChat:
+    """``client.chat`` of an :class:`AsyncClient`."""
+
+    completions: AsyncCompletions
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self.completions = AsyncCompletions(native)
+
+
+class AsyncEmbeddings:
+    """``client.embeddings`` of an :class:`AsyncClient`."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    async def create(
+        self,
+        *,
+        model: str,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        encoding_format: Optional[Literal["float", "base64"]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra: Any,
+    ) -> CreateEmbeddingResponse:
+        """Embeds ``input`` (a text or a list of texts)."""
+        body = _body(
+            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user},
+            extra,
+            extra_body,
+        )
+        native = self._native
+        return CreateEmbeddingResponse(await _bridge.run(lambda loop, fut: native.embeddings_create_async(body, loop, fut)))
+
+
+class AsyncModels:
+    """``client.models`` of an :class:`AsyncClient`."""
+
+    def __init__(self, native: _aihub.NativeClient) -> None:
+        self._native = native
+
+    async def list(self) -> ModelList:
+        """The gateway's models; in direct mode, the catalog models of every keyed provider."""
+        return ModelList(await _bridge.run(self._native.models_list_async))
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client`, with the same options and the same surface."""
+
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+    models: AsyncModels
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        provider_keys: Optional[Mapping[str, str]] = None,
+        provider_base_urls: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = 600.0,
+        connect_timeout: Optional[float] = 10.0,
+        read_timeout: Optional[float] = 120.0,
+        max_retries: int = 2,
+        fallback_models: Optional[Sequence[str]] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        keys_from_env: bool = True,
+    ) -> None:
+        self._native = _native(
+            api_key,
+            base_url,
+            provider_keys,
+            provider_base_urls,
+            timeout,
+            connect_timeout,
+            read_timeout,
+            max_retries,
+            fallback_models,
+            default_headers,
+            keys_from_env,
+        )
+        self.chat = AsyncChat(self._native)
+        self.embeddings = AsyncEmbeddings(self._native)
+        self.models = AsyncModels(self._native)
+
+    @property
+    def is_gateway(self) -> bool:
+        """True when every request goes to one gateway."""
+        return self._native.is_gateway
+
+    async def close(self) -> None:
+        """Nothing to release: connections close when the client is dropped. Kept for OpenAI parity."""
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.close()
