@@ -57,5 +57,8 @@ echo "rust: ${passed} passed, ${failed} failed"
 step "official OpenAI SDKs (Python and npm) against the gateway"
 ./scripts/e2e-sdks.sh
 
+step "Python SDK (aihub): pip install ./bindings/python, pytest, examples, mypy --strict"
+./scripts/test-python.sh
+
 step "docs/quickstart.md, word for word"
 ./scripts/check-quickstart.sh "$HOME/.cache/aihub/venv-e2e/bin/python"
