@@ -1,17 +1,87 @@
 //! Chunk streams for Python: a blocking iterator and an async iterator over one core
 //! `ChatStream`. Closing either drops the core stream, which closes the connection and so
 //! cancels the request upstream.
+//!
+//! Each step waits for one chunk and then takes every chunk already received (up to
+//! [`BATCH`]) without waiting again, so a fast stream crosses between Python and the
+//! runtime once per burst rather than once per chunk. The Python side hands the chunks out
+//! one at a time, in order; an error that follows chunks is raised after them.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aihub_core::stream::ChatStream;
-use futures_util::StreamExt;
-use pyo3::exceptions::PyStopIteration;
+use aihub_core::{ChatCompletionChunk, Error};
+use futures_util::{FutureExt, StreamExt};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::bridge::{Deliver, Pending, spawn};
 use crate::convert::{block_on, to_py};
 use crate::errors::to_py_err;
+
+/// Most chunks one step hands to Python.
+const BATCH: usize = 256;
+
+/// What one step read: chunks, then possibly the error that ended the stream.
+struct Batch {
+    chunks: Vec<ChatCompletionChunk>,
+    error: Option<Error>,
+    ended: bool,
+}
+
+/// Waits for the next chunk of `slot`'s stream, then takes the ones already there; clears
+/// `slot` when the stream ends or fails.
+async fn read_batch(slot: &mut Option<ChatStream>) -> Batch {
+    let mut batch = Batch {
+        chunks: Vec::new(),
+        error: None,
+        ended: false,
+    };
+    let Some(stream) = slot.as_mut() else {
+        batch.ended = true;
+        return batch;
+    };
+    let mut next = stream.next().await;
+    loop {
+        match next {
+            Some(Ok(chunk)) => batch.chunks.push(chunk),
+            Some(Err(e)) => {
+                batch.error = Some(e);
+                break;
+            }
+            None => {
+                batch.ended = true;
+                break;
+            }
+        }
+        if batch.chunks.len() >= BATCH {
+            break;
+        }
+        match stream.next().now_or_never() {
+            Some(item) => next = item,
+            None => break,
+        }
+    }
+    if batch.error.is_some() || batch.ended {
+        *slot = None;
+    }
+    batch
+}
+
+/// `(chunks, error or None)` for Python; no chunks and no error means the end.
+fn batch_to_py(py: Python<'_>, batch: Batch) -> PyResult<Py<PyAny>> {
+    let chunks = PyList::empty(py);
+    for chunk in &batch.chunks {
+        chunks.append(to_py(py, chunk)?)?;
+    }
+    let error = match batch.error {
+        Some(e) => to_py_err(&e).into_value(py).into_any(),
+        None => py.None(),
+    };
+    Ok(PyTuple::new(py, [chunks.into_any().unbind(), error])?
+        .into_any()
+        .unbind())
+}
 
 /// A stream consumed with `for chunk in stream` (each step releases the GIL).
 #[pyclass(module = "aihub._aihub", frozen)]
@@ -30,26 +100,12 @@ impl SyncStream {
 
 #[pymethods]
 impl SyncStream {
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    /// The next chunk as a dict; `StopIteration` at the end or after `close()`.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    /// The next chunks as `(list of dicts, error or None)`; an empty list and no error at
+    /// the end or after `close()`. Ctrl-C while waiting closes the stream.
+    fn next_batch(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(stream) = guard.as_mut() else {
-            return Err(PyStopIteration::new_err(()));
-        };
-        match block_on(py, stream.next()) {
-            Ok(Some(Ok(chunk))) => to_py(py, &chunk),
-            Ok(Some(Err(e))) => {
-                *guard = None;
-                Err(to_py_err(&e))
-            }
-            Ok(None) => {
-                *guard = None;
-                Err(PyStopIteration::new_err(()))
-            }
+        match block_on(py, read_batch(&mut guard)) {
+            Ok(batch) => batch_to_py(py, batch),
             Err(interrupted) => {
                 *guard = None;
                 Err(interrupted)
@@ -57,7 +113,7 @@ impl SyncStream {
         }
     }
 
-    /// Stops the stream and cancels the request; later iteration ends at once.
+    /// Stops the stream and cancels the request; later steps end at once.
     fn close(&self) {
         let stream = self
             .inner
@@ -94,24 +150,12 @@ impl AsyncStream {
 
 #[pymethods]
 impl AsyncStream {
-    /// Reads the next chunk into the asyncio future `target`: a dict, or `None` at the end.
-    fn next(&self, event_loop: Bound<'_, PyAny>, target: Bound<'_, PyAny>) -> Pending {
+    /// Reads the next chunks into the asyncio future `target`, as `next_batch` does.
+    fn next_batch(&self, event_loop: Bound<'_, PyAny>, target: Bound<'_, PyAny>) -> Pending {
         let inner = Arc::clone(&self.inner);
         spawn(event_loop, target, async move {
-            let mut guard = inner.lock().await;
-            let item = match guard.as_mut() {
-                Some(stream) => stream.next().await,
-                None => None,
-            };
-            if !matches!(item, Some(Ok(_))) {
-                *guard = None;
-            }
-            drop(guard);
-            Box::new(move |py: Python<'_>| match item {
-                Some(Ok(chunk)) => to_py(py, &chunk),
-                Some(Err(e)) => Err(to_py_err(&e)),
-                None => Ok(py.None()),
-            }) as Deliver
+            let batch = read_batch(&mut *inner.lock().await).await;
+            Box::new(move |py: Python<'_>| batch_to_py(py, batch)) as Deliver
         })
     }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from types import TracebackType
 from typing import (
     Any,
+    Deque,
     Dict,
     Iterable,
     Iterator,
@@ -97,21 +99,36 @@ class Stream:
 
     def __init__(self, native: _aihub.SyncStream) -> None:
         self._native = native
+        self._buffer: Deque[Dict[str, Any]] = deque()
+        self._error: Optional[BaseException] = None
+        self._ended = False
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        return ChatCompletionChunk(next(self._native))
+        if not self._buffer and not self._ended:
+            chunks, self._error = self._native.next_batch()
+            self._buffer.extend(chunks)
+            self._ended = not chunks or self._error is not None
+        if self._buffer:
+            return ChatCompletionChunk(self._buffer.popleft())
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        raise StopIteration
 
     def close(self) -> None:
         """Stops the stream and cancels the request."""
+        self._buffer.clear()
+        self._error = None
+        self._ended = True
         self._native.close()
 
     @property
     def closed(self) -> bool:
         """True once the stream has ended or been closed."""
-        return self._native.closed
+        return self._native.closed and not self._buffer
 
     def __enter__(self) -> Stream:
         return self
@@ -130,22 +147,36 @@ class AsyncStream:
 
     def __init__(self, native: _aihub.AsyncStream) -> None:
         self._native = native
+        self._buffer: Deque[Dict[str, Any]] = deque()
+        self._error: Optional[BaseException] = None
+        self._ended = False
 
     def __aiter__(self) -> AsyncStream:
         return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        chunk = await _bridge.run(self._native.next)
-        if chunk is None:
-            raise StopAsyncIteration
-        return ChatCompletionChunk(chunk)
+        if not self._buffer and not self._ended:
+            chunks, self._error = await _bridge.run(self._native.next_batch)
+            self._buffer.extend(chunks)
+            self._ended = not chunks or self._error is not None
+        if self._buffer:
+            return ChatCompletionChunk(self._buffer.popleft())
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         """Stops the stream and cancels the request."""
+        self._buffer.clear()
+        self._error = None
+        self._ended = True
         await _bridge.run(self._native.aclose)
 
     def close(self) -> None:
         """Stops the stream now if no step is waiting (use ``aclose`` from async code)."""
+        self._buffer.clear()
+        self._ended = True
         self._native.close()
 
     async def __aenter__(self) -> AsyncStream:
