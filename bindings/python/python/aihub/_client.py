@@ -16,6 +16,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Type,
     Union,
     overload,
@@ -36,59 +37,29 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
 _NOT_SUPPORTED = ("extra_headers", "extra_query")
 
 
-def _native(
-    api_key: Optional[str],
-    base_url: Optional[str],
-    provider_keys: Optional[Mapping[str, str]],
-    provider_base_urls: Optional[Mapping[str, str]],
-    timeout: Optional[float],
-    connect_timeout: Optional[float],
-    read_timeout: Optional[float],
-    max_retries: int,
-    fallback_models: Optional[Sequence[str]],
-    default_headers: Optional[Mapping[str, str]],
-    keys_from_env: bool,
-) -> _aihub.NativeClient:
-    if keys_from_env:
-        api_key = api_key or os.environ.get("AIHUB_API_KEY") or None
-        base_url = base_url or os.environ.get("AIHUB_BASE_URL") or None
-    if api_key is not None and base_url is None:
-        base_url = DEFAULT_BASE_URL
-    return _aihub.NativeClient(
-        api_key=api_key,
-        base_url=base_url,
-        provider_keys=dict(provider_keys) if provider_keys else None,
-        provider_base_urls=dict(provider_base_urls) if provider_base_urls else None,
-        keys_from_env=keys_from_env,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_retries=max_retries,
-        fallback_models=list(fallback_models) if fallback_models else None,
-        default_headers=dict(default_headers) if default_headers else None,
-    )
-
-
-def _body(params: Dict[str, Any], extra: Dict[str, Any], extra_body: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def _body(params: Dict[str, Any], extra_body: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     for name in _NOT_SUPPORTED:
-        if name in extra:
+        if name in params:
             raise TypeError(f"{name} is not supported by aihub; set default_headers on the client instead")
     body = {k: _plain(v) for k, v in params.items() if v is not None}
-    body.update((k, _plain(v)) for k, v in extra.items() if v is not None)
     if extra_body:
         body.update((k, _plain(v)) for k, v in extra_body.items())
     return body
 
 
-def _options(
-    timeout: Optional[float], max_retries: Optional[int], fallback_models: Optional[Sequence[str]], request_id: Optional[str]
-) -> Dict[str, Any]:
-    return {
-        "timeout": timeout,
-        "max_retries": max_retries,
-        "fallback_models": list(fallback_models) if fallback_models is not None else None,
-        "request_id": request_id,
-    }
+_OPTIONS = ("timeout", "max_retries", "fallback_models", "request_id")
+
+
+def _chat_request(params: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Splits ``create``'s keyword arguments into the request body and the call's options."""
+    options = {name: params.pop(name, None) for name in _OPTIONS}
+    if options["fallback_models"] is not None:
+        options["fallback_models"] = list(options["fallback_models"])
+    extra_body = params.pop("extra_body", None)
+    for name in ("messages", "tools"):
+        if params.get(name) is not None:
+            params[name] = list(params[name])
+    return _body(params, extra_body), options
 
 
 class Stream:
@@ -252,56 +223,12 @@ class Completions:
         **extra: Any,
     ) -> Stream: ...
 
-    def create(
-        self,
-        *,
-        model: str,
-        messages: Iterable[Message],
-        stream: bool = False,
-        tools: Optional[Iterable[Mapping[str, Any]]] = None,
-        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
-        response_format: Optional[Mapping[str, Any]] = None,
-        temperature: Optional[float] = None,
-        top_p: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        max_completion_tokens: Optional[int] = None,
-        n: Optional[int] = None,
-        stop: Optional[Union[str, List[str]]] = None,
-        seed: Optional[int] = None,
-        user: Optional[str] = None,
-        stream_options: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
-        fallback_models: Optional[Sequence[str]] = None,
-        request_id: Optional[str] = None,
-        **extra: Any,
-    ) -> Union[ChatCompletion, Stream]:
+    def create(self, *, stream: bool = False, **params: Any) -> Union[ChatCompletion, Stream]:
         """Creates a chat completion; with ``stream=True``, returns a :class:`Stream` of chunks.
 
         Blocks with the GIL released; Ctrl-C cancels the request.
         """
-        body = _body(
-            {
-                "model": model,
-                "messages": list(messages),
-                "tools": list(tools) if tools is not None else None,
-                "tool_choice": tool_choice,
-                "response_format": response_format,
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_tokens": max_tokens,
-                "max_completion_tokens": max_completion_tokens,
-                "n": n,
-                "stop": stop,
-                "seed": seed,
-                "user": user,
-                "stream_options": stream_options,
-            },
-            extra,
-            extra_body,
-        )
-        options = _options(timeout, max_retries, fallback_models, request_id)
+        body, options = _chat_request(params)
         if stream:
             return Stream(self._native.chat_stream(body, **options))
         return ChatCompletion(self._native.chat_create(body, **options))
@@ -335,8 +262,7 @@ class Embeddings:
     ) -> CreateEmbeddingResponse:
         """Embeds ``input`` (a text or a list of texts)."""
         body = _body(
-            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user},
-            extra,
+            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user, **extra},
             extra_body,
         )
         return CreateEmbeddingResponse(self._native.embeddings_create(body))
@@ -353,20 +279,8 @@ class Models:
         return ModelList(self._native.models_list())
 
 
-class Client:
-    """A client for an AI Hub gateway (one ``ai-hub-`` key) or for providers directly.
-
-    Gateway mode: ``Client(api_key="ai-hub-...", base_url="http://127.0.0.1:8080/v1")``, or
-    ``AIHUB_API_KEY`` and ``AIHUB_BASE_URL`` in the environment. Direct mode (no gateway key):
-    provider keys from ``provider_keys={"openai": "sk-..."}`` or their environment variables
-    (``OPENAI_API_KEY``, ``DEEPSEEK_API_KEY``, ...), models named ``provider/model``.
-
-    Safe to share across threads; every call releases the GIL while it waits.
-    """
-
-    chat: Chat
-    embeddings: Embeddings
-    models: Models
+class _BaseClient:
+    """What Client and AsyncClient share: options, mode selection and the native client."""
 
     def __init__(
         self,
@@ -383,27 +297,54 @@ class Client:
         default_headers: Optional[Mapping[str, str]] = None,
         keys_from_env: bool = True,
     ) -> None:
-        self._native = _native(
-            api_key,
-            base_url,
-            provider_keys,
-            provider_base_urls,
-            timeout,
-            connect_timeout,
-            read_timeout,
-            max_retries,
-            fallback_models,
-            default_headers,
-            keys_from_env,
+        if keys_from_env:
+            api_key = api_key or os.environ.get("AIHUB_API_KEY") or None
+            base_url = base_url or os.environ.get("AIHUB_BASE_URL") or None
+        if api_key is not None and base_url is None:
+            base_url = DEFAULT_BASE_URL
+        self._native = _aihub.NativeClient(
+            api_key=api_key,
+            base_url=base_url,
+            provider_keys=dict(provider_keys) if provider_keys else None,
+            provider_base_urls=dict(provider_base_urls) if provider_base_urls else None,
+            keys_from_env=keys_from_env,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            fallback_models=list(fallback_models) if fallback_models else None,
+            default_headers=dict(default_headers) if default_headers else None,
         )
-        self.chat = Chat(self._native)
-        self.embeddings = Embeddings(self._native)
-        self.models = Models(self._native)
+        self._attach(self._native)
+
+    def _attach(self, native: _aihub.NativeClient) -> None:
+        raise NotImplementedError
 
     @property
     def is_gateway(self) -> bool:
         """True when every request goes to one gateway."""
         return self._native.is_gateway
+
+
+class Client(_BaseClient):
+    """A client for an AI Hub gateway (one ``ai-hub-`` key) or for providers directly.
+
+    Gateway mode: ``Client(api_key="ai-hub-...", base_url="http://127.0.0.1:8080/v1")``, or
+    ``AIHUB_API_KEY`` and ``AIHUB_BASE_URL`` in the environment. Direct mode (no gateway key):
+    provider keys from ``provider_keys={"openai": "sk-..."}`` or their environment variables
+    (``OPENAI_API_KEY``, ``DEEPSEEK_API_KEY``, ...), models named ``provider/model``.
+
+    Safe to share across threads; every call releases the GIL while it waits.
+    """
+
+    chat: Chat
+    embeddings: Embeddings
+    models: Models
+
+    def _attach(self, native: _aihub.NativeClient) -> None:
+        self.chat = Chat(native)
+        self.embeddings = Embeddings(native)
+        self.models = Models(native)
 
     def close(self) -> None:
         """Nothing to release: connections close when the client is dropped. Kept for OpenAI parity."""
@@ -477,53 +418,9 @@ class AsyncCompletions:
         **extra: Any,
     ) -> AsyncStream: ...
 
-    async def create(
-        self,
-        *,
-        model: str,
-        messages: Iterable[Message],
-        stream: bool = False,
-        tools: Optional[Iterable[Mapping[str, Any]]] = None,
-        tool_choice: Optional[Union[str, Mapping[str, Any]]] = None,
-        response_format: Optional[Mapping[str, Any]] = None,
-        temperature: Optional[float] = None,
-        top_p: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        max_completion_tokens: Optional[int] = None,
-        n: Optional[int] = None,
-        stop: Optional[Union[str, List[str]]] = None,
-        seed: Optional[int] = None,
-        user: Optional[str] = None,
-        stream_options: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
-        fallback_models: Optional[Sequence[str]] = None,
-        request_id: Optional[str] = None,
-        **extra: Any,
-    ) -> Union[ChatCompletion, AsyncStream]:
+    async def create(self, *, stream: bool = False, **params: Any) -> Union[ChatCompletion, AsyncStream]:
         """Creates a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
-        body = _body(
-            {
-                "model": model,
-                "messages": list(messages),
-                "tools": list(tools) if tools is not None else None,
-                "tool_choice": tool_choice,
-                "response_format": response_format,
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_tokens": max_tokens,
-                "max_completion_tokens": max_completion_tokens,
-                "n": n,
-                "stop": stop,
-                "seed": seed,
-                "user": user,
-                "stream_options": stream_options,
-            },
-            extra,
-            extra_body,
-        )
-        options = _options(timeout, max_retries, fallback_models, request_id)
+        body, options = _chat_request(params)
         native = self._native
         if stream:
             return AsyncStream(await _bridge.run(lambda loop, fut: native.chat_stream_async(body, loop, fut, **options)))
@@ -558,8 +455,7 @@ class AsyncEmbeddings:
     ) -> CreateEmbeddingResponse:
         """Embeds ``input`` (a text or a list of texts)."""
         body = _body(
-            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user},
-            extra,
+            {"model": model, "input": input, "encoding_format": encoding_format, "dimensions": dimensions, "user": user, **extra},
             extra_body,
         )
         native = self._native
@@ -577,49 +473,17 @@ class AsyncModels:
         return ModelList(await _bridge.run(self._native.models_list_async))
 
 
-class AsyncClient:
+class AsyncClient(_BaseClient):
     """The asyncio twin of :class:`Client`, with the same options and the same surface."""
 
     chat: AsyncChat
     embeddings: AsyncEmbeddings
     models: AsyncModels
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        provider_keys: Optional[Mapping[str, str]] = None,
-        provider_base_urls: Optional[Mapping[str, str]] = None,
-        timeout: Optional[float] = 600.0,
-        connect_timeout: Optional[float] = 10.0,
-        read_timeout: Optional[float] = 120.0,
-        max_retries: int = 2,
-        fallback_models: Optional[Sequence[str]] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        keys_from_env: bool = True,
-    ) -> None:
-        self._native = _native(
-            api_key,
-            base_url,
-            provider_keys,
-            provider_base_urls,
-            timeout,
-            connect_timeout,
-            read_timeout,
-            max_retries,
-            fallback_models,
-            default_headers,
-            keys_from_env,
-        )
-        self.chat = AsyncChat(self._native)
-        self.embeddings = AsyncEmbeddings(self._native)
-        self.models = AsyncModels(self._native)
-
-    @property
-    def is_gateway(self) -> bool:
-        """True when every request goes to one gateway."""
-        return self._native.is_gateway
+    def _attach(self, native: _aihub.NativeClient) -> None:
+        self.chat = AsyncChat(native)
+        self.embeddings = AsyncEmbeddings(native)
+        self.models = AsyncModels(native)
 
     async def close(self) -> None:
         """Nothing to release: connections close when the client is dropped. Kept for OpenAI parity."""
