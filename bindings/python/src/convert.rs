@@ -142,3 +142,12 @@ pub fn estimate_cost(
 pub fn catalog(py: Python<'_>) -> PyResult<Py<PyAny>> {
     to_py(py, Catalog::builtin().models())
 }
+
+/// The catalog entry for a model id or alias, as a dict, or `None`.
+#[pyfunction]
+pub fn catalog_model(py: Python<'_>, model: &str) -> PyResult<Option<Py<PyAny>>> {
+    Catalog::builtin()
+        .get(model)
+        .map(|info| to_py(py, info))
+        .transpose()
+}

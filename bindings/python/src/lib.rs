@@ -26,5 +26,6 @@ fn _aihub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::token_encoding, m)?)?;
     m.add_function(wrap_pyfunction!(convert::estimate_cost, m)?)?;
     m.add_function(wrap_pyfunction!(convert::catalog, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::catalog_model, m)?)?;
     Ok(())
 }

@@ -113,3 +113,7 @@ def test_catalog_lists_models_with_exact_prices() -> None:
     assert {m.price.currency for m in priced} <= {"USD", "CNY"}  # type: ignore[union-attr]
     gpt = aihub.catalog_model("openai/gpt-4o")
     assert gpt is not None and gpt.provider == "openai" and gpt.capabilities.tools and gpt.context_window > 0
+    assert gpt == next(m for m in models if m.id == "openai/gpt-4o")
+    alias = next(m for m in models if m.aliases)
+    assert aihub.catalog_model(alias.aliases[0]) == alias
+    assert aihub.catalog_model("nobody/no-model") is None

@@ -69,7 +69,5 @@ def catalog() -> List[ModelInfo]:
 
 def catalog_model(model: str) -> Optional[ModelInfo]:
     """The catalog entry for a model id (``provider/model``) or alias, or ``None``."""
-    for info in catalog():
-        if info.id == model or model in info.aliases:
-            return info
-    return None
+    info = _aihub.catalog_model(model)
+    return None if info is None else ModelInfo(info)
