@@ -40,6 +40,13 @@ def test_status_maps_to_class(mock_client: aihub.Client, knobs: str, cls: type, 
         assert e.code == "rate_limit_exceeded"
 
 
+def test_content_filter_error(mock_client: aihub.Client) -> None:
+    with pytest.raises(aihub.ContentFilterError) as e:
+        mock_client.chat.completions.create(model="gpt-4o-mini@content_filter=1", messages=HI)
+    assert isinstance(e.value, aihub.BadRequestError)
+    assert e.value.status_code == 400 and e.value.code == "content_filter" and e.value.param == "prompt"
+
+
 def test_authentication_error(mock_url: str) -> None:
     client = aihub.Client(api_key="bad-key", base_url=mock_url + "/v1", max_retries=0, keys_from_env=False)
     with pytest.raises(aihub.AuthenticationError) as e:

@@ -23,6 +23,9 @@ pub enum Dialect {
     Gemini,
 }
 
+/// Azure OpenAI's message for a prompt its content filter refused.
+const AZURE_CONTENT_FILTER: &str = "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766";
+
 const ANTHROPIC_RATE_LIMIT: &str =
     "Number of request tokens has exceeded your per-minute rate limit";
 const GEMINI_EXHAUSTED: &str = "Resource has been exhausted (e.g. check quota).";
@@ -87,6 +90,19 @@ impl ApiError {
     pub fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self
+    }
+
+    /// Azure OpenAI's refusal of a prompt by its content filter (400, code `content_filter`,
+    /// param `prompt`), for the `content_filter` knob; other dialects get a 400 saying so.
+    pub fn content_filtered(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::OpenAi | Dialect::Azure => Self::new(400, AZURE_CONTENT_FILTER)
+                .param("prompt")
+                .code("content_filter"),
+            _ => Self::invalid(
+                "mock-upstream: the content_filter knob is for OpenAI and Azure routes",
+            ),
+        }
     }
 
     /// The error a scripted `status` answers with, worded as the provider words it.
@@ -275,6 +291,9 @@ impl Call {
         }
         if let Some(response) = auth_error {
             return Err(response);
+        }
+        if scenario.content_filter {
+            return Err(ApiError::content_filtered(dialect).render(dialect));
         }
         let fail = match (scenario.status, scenario.fail_times) {
             (_, Some(times)) => app.should_fail(&scenario.group_key(headers), times),

@@ -24,6 +24,7 @@ pub const KNOBS: &[&str] = &[
     "drop_after",
     "malformed",
     "error_event",
+    "content_filter",
     "cached_tokens",
     "cache_creation_tokens",
     "reasoning_tokens",
@@ -59,6 +60,8 @@ pub struct Scenario {
     pub malformed: Option<u32>,
     /// Send the provider's in-stream error event after N content chunks.
     pub error_event: Option<u32>,
+    /// Refuse the prompt as Azure's content filter does (OpenAI-family routes).
+    pub content_filter: bool,
     /// Force a call of this tool.
     pub tool: Option<String>,
     /// Exact reply text.
@@ -142,6 +145,7 @@ impl Scenario {
             "drop_after" => self.drop_after = Some(number(key, value)?),
             "malformed" => self.malformed = Some(count_or_flag(key, value)?),
             "error_event" => self.error_event = Some(count_or_flag(key, value)?),
+            "content_filter" => self.content_filter = count_or_flag(key, value)? > 0,
             "tool" => self.tool = Some(value.to_owned()),
             "content" => self.content = Some(value.to_owned()),
             "cached_tokens" => self.cached_tokens = Some(bounded(key, value)?),
