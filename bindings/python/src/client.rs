@@ -20,6 +20,14 @@ pub struct NativeClient {
     inner: Client,
 }
 
+/// Hands a core result to Python: the value as plain dicts, or the matching exception.
+fn deliver_value<T: serde::Serialize + Send + 'static>(result: aihub_core::Result<T>) -> Deliver {
+    Box::new(move |py: Python<'_>| match result {
+        Ok(value) => to_py(py, &value),
+        Err(e) => Err(to_py_err(&e)),
+    })
+}
+
 /// A duration in seconds from Python, `None` for no limit.
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
     match value {
@@ -177,10 +185,7 @@ impl NativeClient {
         let client = self.inner.clone();
         Ok(spawn(event_loop, target, async move {
             let result = client.chat().create_with(request, &options).await;
-            Box::new(move |py: Python<'_>| match result {
-                Ok(completion) => to_py(py, &completion),
-                Err(e) => Err(to_py_err(&e)),
-            }) as Deliver
+            deliver_value(result)
         }))
     }
 
@@ -220,10 +225,7 @@ impl NativeClient {
         let client = self.inner.clone();
         Ok(spawn(event_loop, target, async move {
             let result = client.embeddings().create(request).await;
-            Box::new(move |py: Python<'_>| match result {
-                Ok(response) => to_py(py, &response),
-                Err(e) => Err(to_py_err(&e)),
-            }) as Deliver
+            deliver_value(result)
         }))
     }
 
@@ -232,10 +234,7 @@ impl NativeClient {
         let client = self.inner.clone();
         spawn(event_loop, target, async move {
             let result = client.models().list().await;
-            Box::new(move |py: Python<'_>| match result {
-                Ok(list) => to_py(py, &list),
-                Err(e) => Err(to_py_err(&e)),
-            }) as Deliver
+            deliver_value(result)
         })
     }
 }
