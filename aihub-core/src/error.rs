@@ -204,6 +204,58 @@ impl Error {
         }
     }
 
+    /// The error class the SDKs raise for this variant, one name in every language
+    /// (`RateLimitError`, `AuthenticationError`, …).
+    pub fn sdk_class(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "BadRequestError",
+            Self::Authentication(_) => "AuthenticationError",
+            Self::PermissionDenied(_) => "PermissionDeniedError",
+            Self::NotFound(_) => "NotFoundError",
+            Self::PayloadTooLarge(_) => "RequestTooLargeError",
+            Self::RateLimit { .. } => "RateLimitError",
+            Self::InsufficientQuota(_) => "InsufficientQuotaError",
+            Self::ContentFilter(_) => "ContentFilterError",
+            Self::Upstream(_) => "InternalServerError",
+            Self::Timeout(_) => "APITimeoutError",
+            Self::Connection(_) => "APIConnectionError",
+            Self::InvalidResponse(_) => "InvalidResponseError",
+            Self::Config(_) => "ConfigurationError",
+        }
+    }
+
+    /// The HTTP status an SDK reports: the server's own when one answered, else the
+    /// variant's, and none for failures on the caller's side of the wire (no connection,
+    /// the client's own timeout, bad settings, a body that did not parse).
+    pub fn sdk_status(&self) -> Option<u16> {
+        let local = matches!(
+            self,
+            Self::Connection(_) | Self::Timeout(_) | Self::Config(_) | Self::InvalidResponse(_)
+        );
+        self.detail()
+            .upstream_status
+            .or_else(|| (!local).then(|| self.status()))
+    }
+
+    /// The error as the SDKs hand it across a language boundary: `class`, `kind`,
+    /// `message`, `status`, `code`, `type`, `param`, `requestId`, `provider`, `retryAfter`
+    /// (seconds).
+    pub fn to_sdk_json(&self) -> Value {
+        let d = self.detail();
+        json!({
+            "class": self.sdk_class(),
+            "kind": self.kind(),
+            "message": d.message,
+            "status": self.sdk_status(),
+            "code": self.code(),
+            "type": self.error_type(),
+            "param": d.param,
+            "requestId": d.request_id,
+            "provider": d.provider,
+            "retryAfter": self.retry_after().map(|w| w.as_secs_f64()),
+        })
+    }
+
     /// HTTP status the gateway answers with for this error.
     pub fn status(&self) -> u16 {
         match self {

@@ -196,6 +196,57 @@ pub fn cost_for_model(catalog: &Catalog, model: &str, usage: &Usage) -> Option<M
         .map(|price| price.cost(usage))
 }
 
+/// Token counts for an estimate, as the SDKs' `estimate_cost` takes them. `prompt_tokens`
+/// includes `cached_tokens` and `cache_write_tokens`, as OpenAI reports usage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenCounts {
+    /// Every input token.
+    #[serde(alias = "prompt_tokens")]
+    pub prompt_tokens: u64,
+    /// Output tokens (reasoning included).
+    #[serde(alias = "completion_tokens")]
+    pub completion_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    #[serde(alias = "cached_tokens")]
+    pub cached_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(alias = "cache_write_tokens")]
+    pub cache_write_tokens: u64,
+}
+
+impl TokenCounts {
+    /// The [`Usage`] these counts stand for.
+    pub fn to_usage(self) -> Usage {
+        let mut usage = Usage::new(self.prompt_tokens, self.completion_tokens);
+        if self.cached_tokens > 0 || self.cache_write_tokens > 0 {
+            usage.prompt_tokens_details = Some(crate::types::PromptTokensDetails {
+                cached_tokens: Some(self.cached_tokens),
+                cache_write_tokens: Some(self.cache_write_tokens),
+                ..Default::default()
+            });
+        }
+        usage
+    }
+}
+
+/// The exact cost of `usage` on `model` for the SDKs: `Ok(None)` when the model has no
+/// price, a [`crate::Error::NotFound`] naming `model` when the catalog does not know it.
+pub fn estimate_cost(
+    catalog: &Catalog,
+    model: &str,
+    usage: &Usage,
+) -> crate::error::Result<Option<Money>> {
+    let info = catalog.get(model).ok_or_else(|| {
+        crate::Error::NotFound(crate::ErrorDetail {
+            message: format!("model {model:?} is not in the catalog"),
+            param: Some("model".to_owned()),
+            ..crate::ErrorDetail::default()
+        })
+    })?;
+    Ok(info.price.as_ref().map(|price| price.cost(usage)))
+}
+
 /// Prices as decimal strings, never numbers.
 mod decimal_string {
     use rust_decimal::Decimal;

@@ -93,6 +93,58 @@ pub fn decode_sse_text(text: &str, state: StreamState) -> Result<Vec<ChatComplet
         .collect()
 }
 
+/// What one [`next_batch`] read: the chunks, then possibly the error that ended the stream.
+#[derive(Debug, Default)]
+pub struct ChunkBatch {
+    /// Chunks in the order they arrived.
+    pub chunks: Vec<ChatCompletionChunk>,
+    /// The error that ended the stream after `chunks`, if it failed.
+    pub error: Option<Error>,
+    /// True when the stream is over (ended, failed or already closed).
+    pub ended: bool,
+}
+
+/// Waits for the next chunk of `slot`'s stream, then takes the chunks already received (up
+/// to `max`) without waiting again; clears `slot` when the stream ends or fails.
+///
+/// The SDK bindings read streams this way so that a fast stream crosses from Rust into
+/// Python or JavaScript once per burst rather than once per chunk.
+pub async fn next_batch(slot: &mut Option<ChatStream>, max: usize) -> ChunkBatch {
+    let mut batch = ChunkBatch::default();
+    let Some(stream) = slot.as_mut() else {
+        batch.ended = true;
+        return batch;
+    };
+    let mut next = stream.next().await;
+    loop {
+        match next {
+            Some(Ok(chunk)) => batch.chunks.push(chunk),
+            Some(Err(e)) => {
+                batch.error = Some(e);
+                break;
+            }
+            None => {
+                batch.ended = true;
+                break;
+            }
+        }
+        if batch.chunks.len() >= max.max(1) {
+            break;
+        }
+        match stream.next().now_or_never() {
+            Some(item) => next = item,
+            None => break,
+        }
+    }
+    if batch.error.is_some() {
+        batch.ended = true;
+    }
+    if batch.ended {
+        *slot = None;
+    }
+    batch
+}
+
 /// Rebuilds a [`ChatCompletion`] from stream chunks: text, refusals, reasoning, tool
 /// calls whose arguments arrive in pieces, finish reasons and usage.
 #[derive(Debug, Default, Clone)]

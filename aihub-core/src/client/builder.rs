@@ -12,10 +12,21 @@ use crate::providers::{Adapter, ProviderConfig, ProviderKind, Quirks};
 /// Prefix of AI Hub gateway keys.
 pub const GATEWAY_KEY_PREFIX: &str = "ai-hub-";
 
+/// The gateway a key without a base URL goes to: a gateway on this machine.
+pub const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8080/v1";
+
+/// Environment variable holding the gateway key, read when no key is given.
+pub const API_KEY_ENV: &str = "AIHUB_API_KEY";
+
+/// Environment variable holding the gateway base URL, read when no base URL is given.
+pub const BASE_URL_ENV: &str = "AIHUB_BASE_URL";
+
 /// Builds a [`Client`].
 #[derive(Debug, Default)]
 pub struct ClientBuilder {
     gateway: Option<(String, String)>,
+    api_key: Option<String>,
+    base_url: Option<String>,
     keys: HashMap<String, String>,
     base_urls: HashMap<String, String>,
     providers: Vec<ProviderConfig>,
@@ -44,6 +55,21 @@ impl ClientBuilder {
     /// endpoint) at `base_url` (e.g. `http://127.0.0.1:8080/v1`) with one key.
     pub fn gateway(mut self, base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
         self.gateway = Some((base_url.into(), api_key.into()));
+        self
+    }
+
+    /// Gateway mode with this key. The base URL comes from [`ClientBuilder::base_url`], else
+    /// `AIHUB_BASE_URL`, else [`DEFAULT_GATEWAY_URL`]. Without a key here, `AIHUB_API_KEY`
+    /// chooses gateway mode when set (and the environment is read), direct mode otherwise.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The gateway base URL for [`ClientBuilder::api_key`]; an error at build time when no
+    /// gateway key is given or found in the environment.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
         self
     }
 
@@ -130,10 +156,39 @@ impl ClientBuilder {
         self
     }
 
+    /// The gateway chosen by [`ClientBuilder::api_key`], [`ClientBuilder::base_url`] and the
+    /// `AIHUB_*` environment variables, or `None` for direct mode.
+    fn gateway_from_settings(&self) -> Result<Option<(String, String)>> {
+        let env = |name: &str| {
+            self.from_env
+                .then(|| std::env::var(name).ok())
+                .flatten()
+                .filter(|v| !v.trim().is_empty())
+        };
+        match self.api_key.clone().or_else(|| env(API_KEY_ENV)) {
+            Some(key) => {
+                let url = self
+                    .base_url
+                    .clone()
+                    .or_else(|| env(BASE_URL_ENV))
+                    .unwrap_or_else(|| DEFAULT_GATEWAY_URL.to_owned());
+                Ok(Some((url, key)))
+            }
+            None if self.base_url.is_some() => Err(Error::config(format!(
+                "a gateway base URL needs a gateway API key (api_key, or {API_KEY_ENV} in the environment)"
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         let catalog = self.catalog.unwrap_or_else(|| Catalog::builtin().clone());
-        let mode = match self.gateway {
+        let gateway = match self.gateway.clone() {
+            Some(gateway) => Some(gateway),
+            None => self.gateway_from_settings()?,
+        };
+        let mode = match gateway {
             Some((base_url, key)) => {
                 if key.trim().is_empty() {
                     return Err(Error::config("gateway mode needs an API key"));

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use builder::{ClientBuilder, GATEWAY_KEY_PREFIX};
+pub use builder::{API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX};
 pub use retry::RetryPolicy;
 
 use crate::catalog::Catalog;

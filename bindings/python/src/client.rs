@@ -55,7 +55,7 @@ fn options(
 
 #[pymethods]
 impl NativeClient {
-    /// Gateway mode when `api_key` and `base_url` are given, direct mode otherwise.
+    /// Gateway mode with `api_key` (or `AIHUB_API_KEY`), direct mode otherwise.
     #[new]
     #[pyo3(signature = (
         *, api_key = None, base_url = None, provider_keys = None, provider_base_urls = None,
@@ -87,14 +87,11 @@ impl NativeClient {
                 ..RetryPolicy::default()
             })
             .fallback_models(fallback_models.unwrap_or_default());
-        match (api_key, base_url) {
-            (Some(key), Some(url)) => builder = builder.gateway(url, key),
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(to_py_err(&Error::config(
-                    "gateway mode needs both api_key and base_url",
-                )));
-            }
-            (None, None) => {}
+        if let Some(key) = api_key {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
         }
         for (provider, key) in provider_keys.unwrap_or_default() {
             builder = builder.provider_key(provider, key);

@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aihub_core::catalog::Catalog;
-use aihub_core::types::{PromptTokensDetails, Usage, from_json_value};
-use aihub_core::{ChatMessage, Error, ErrorDetail};
+use aihub_core::pricing::TokenCounts;
+use aihub_core::types::from_json_value;
+use aihub_core::{ChatMessage, Error};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use pythonize::{depythonize, pythonize};
@@ -115,26 +116,15 @@ pub fn estimate_cost(
     cached_tokens: u64,
     cache_write_tokens: u64,
 ) -> PyResult<Option<(Decimal, &'static str)>> {
-    let info = Catalog::builtin().get(model).ok_or_else(|| {
-        to_py_err(&Error::NotFound(ErrorDetail {
-            message: format!("model {model:?} is not in the catalog"),
-            param: Some("model".to_owned()),
-            ..ErrorDetail::default()
-        }))
-    })?;
-    let Some(price) = info.price.as_ref() else {
-        return Ok(None);
+    let counts = TokenCounts {
+        prompt_tokens,
+        completion_tokens,
+        cached_tokens,
+        cache_write_tokens,
     };
-    let mut usage = Usage::new(prompt_tokens, completion_tokens);
-    if cached_tokens > 0 || cache_write_tokens > 0 {
-        usage.prompt_tokens_details = Some(PromptTokensDetails {
-            cached_tokens: Some(cached_tokens),
-            cache_write_tokens: Some(cache_write_tokens),
-            ..PromptTokensDetails::default()
-        });
-    }
-    let cost = price.cost(&usage);
-    Ok(Some((cost.amount, cost.currency.code())))
+    let cost = aihub_core::pricing::estimate_cost(Catalog::builtin(), model, &counts.to_usage())
+        .map_err(|e| to_py_err(&e))?;
+    Ok(cost.map(|cost| (cost.amount, cost.currency.code())))
 }
 
 /// Every model of the built-in catalog, as dicts (prices as decimal strings).

@@ -5,26 +5,6 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 
-/// The Python exception class for each [`aihub_core::Error::kind`].
-fn class_name(kind: &str) -> &'static str {
-    match kind {
-        "bad_request" => "BadRequestError",
-        "authentication" => "AuthenticationError",
-        "permission_denied" => "PermissionDeniedError",
-        "not_found" => "NotFoundError",
-        "payload_too_large" => "RequestTooLargeError",
-        "rate_limit" => "RateLimitError",
-        "insufficient_quota" => "InsufficientQuotaError",
-        "content_filter" => "ContentFilterError",
-        "upstream" => "InternalServerError",
-        "timeout" => "APITimeoutError",
-        "connection" => "APIConnectionError",
-        "invalid_response" => "InvalidResponseError",
-        "config" => "ConfigurationError",
-        _ => "APIError",
-    }
-}
-
 static EXCEPTIONS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// The Python exception for `error`.
@@ -35,18 +15,10 @@ pub fn to_py_err(error: &aihub_core::Error) -> PyErr {
 fn build(py: Python<'_>, error: &aihub_core::Error) -> PyResult<PyErr> {
     let module =
         EXCEPTIONS.get_or_try_init(py, || py.import("aihub._exceptions").map(Bound::unbind))?;
-    let class = module.bind(py).getattr(class_name(error.kind()))?;
+    let class = module.bind(py).getattr(error.sdk_class())?;
     let detail = error.detail();
     let kwargs = PyDict::new(py);
-    // A failure on this side of the wire (no connection, our own timeout, bad settings, a
-    // body that did not parse) has no HTTP status unless the server sent one.
-    let local = matches!(
-        error.kind(),
-        "connection" | "timeout" | "config" | "invalid_response"
-    );
-    let status = detail
-        .upstream_status
-        .or_else(|| (!local).then(|| error.status()));
+    let status = error.sdk_status();
     kwargs.set_item("status_code", status)?;
     kwargs.set_item("code", error.code())?;
     kwargs.set_item("type", error.error_type())?;

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _aihub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_GATEWAY_URL", aihub_core::DEFAULT_GATEWAY_URL)?;
     m.add_class::<client::NativeClient>()?;
     m.add_class::<stream::SyncStream>()?;
     m.add_class::<stream::AsyncStream>()?;

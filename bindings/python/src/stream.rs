@@ -9,9 +9,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aihub_core::stream::ChatStream;
-use aihub_core::{ChatCompletionChunk, Error};
-use futures_util::{FutureExt, StreamExt};
+use aihub_core::stream::{ChatStream, ChunkBatch, next_batch};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -22,54 +20,13 @@ use crate::errors::to_py_err;
 /// Most chunks one step hands to Python.
 const BATCH: usize = 256;
 
-/// What one step read: chunks, then possibly the error that ended the stream.
-struct Batch {
-    chunks: Vec<ChatCompletionChunk>,
-    error: Option<Error>,
-    ended: bool,
-}
-
-/// Waits for the next chunk of `slot`'s stream, then takes the ones already there; clears
-/// `slot` when the stream ends or fails.
-async fn read_batch(slot: &mut Option<ChatStream>) -> Batch {
-    let mut batch = Batch {
-        chunks: Vec::new(),
-        error: None,
-        ended: false,
-    };
-    let Some(stream) = slot.as_mut() else {
-        batch.ended = true;
-        return batch;
-    };
-    let mut next = stream.next().await;
-    loop {
-        match next {
-            Some(Ok(chunk)) => batch.chunks.push(chunk),
-            Some(Err(e)) => {
-                batch.error = Some(e);
-                break;
-            }
-            None => {
-                batch.ended = true;
-                break;
-            }
-        }
-        if batch.chunks.len() >= BATCH {
-            break;
-        }
-        match stream.next().now_or_never() {
-            Some(item) => next = item,
-            None => break,
-        }
-    }
-    if batch.error.is_some() || batch.ended {
-        *slot = None;
-    }
-    batch
+/// One step of a stream: [`next_batch`] with this binding's batch size.
+async fn read_batch(slot: &mut Option<ChatStream>) -> ChunkBatch {
+    next_batch(slot, BATCH).await
 }
 
 /// `(chunks, error or None)` for Python; no chunks and no error means the end.
-fn batch_to_py(py: Python<'_>, batch: Batch) -> PyResult<Py<PyAny>> {
+fn batch_to_py(py: Python<'_>, batch: ChunkBatch) -> PyResult<Py<PyAny>> {
     let chunks = PyList::empty(py);
     for chunk in &batch.chunks {
         chunks.append(to_py(py, chunk)?)?;

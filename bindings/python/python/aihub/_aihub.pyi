@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __version__: str
+DEFAULT_GATEWAY_URL: str
 
 class NativeClient:
     def __init__(

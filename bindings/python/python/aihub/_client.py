@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from types import TracebackType
 from typing import (
@@ -31,7 +30,7 @@ from .types import (
     _plain,
 )
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
+DEFAULT_BASE_URL = _aihub.DEFAULT_GATEWAY_URL
 """Where ``Client`` looks for a gateway when it has a key but no ``base_url``."""
 
 _NOT_SUPPORTED = ("extra_headers", "extra_query")
@@ -297,11 +296,6 @@ class _BaseClient:
         default_headers: Optional[Mapping[str, str]] = None,
         keys_from_env: bool = True,
     ) -> None:
-        if keys_from_env:
-            api_key = api_key or os.environ.get("AIHUB_API_KEY") or None
-            base_url = base_url or os.environ.get("AIHUB_BASE_URL") or None
-        if api_key is not None and base_url is None:
-            base_url = DEFAULT_BASE_URL
         self._native = _aihub.NativeClient(
             api_key=api_key,
             base_url=base_url,
