@@ -256,6 +256,23 @@ impl Error {
         })
     }
 
+    /// What the SDKs raise when the caller cancels a call (`APIUserAbortError`, as the
+    /// official JavaScript SDK names it), in the shape of [`Error::to_sdk_json`].
+    pub fn aborted_sdk_json() -> Value {
+        json!({
+            "class": "APIUserAbortError",
+            "kind": "aborted",
+            "message": "Request was aborted.",
+            "status": null,
+            "code": null,
+            "type": null,
+            "param": null,
+            "requestId": null,
+            "provider": null,
+            "retryAfter": null,
+        })
+    }
+
     /// HTTP status the gateway answers with for this error.
     pub fn status(&self) -> u16 {
         match self {

@@ -7,7 +7,10 @@
 
 pub mod catalog;
 pub mod client;
-pub use client::{Client, ClientBuilder, RequestOptions, RetryPolicy};
+pub use client::{
+    API_KEY_ENV, BASE_URL_ENV, CallSettings, Client, ClientBuilder, ClientSettings,
+    DEFAULT_GATEWAY_URL, RequestOptions, RetryPolicy,
+};
 pub mod error;
 pub mod pricing;
 pub mod providers;

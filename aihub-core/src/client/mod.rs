@@ -16,6 +16,7 @@
 
 mod builder;
 mod retry;
+mod settings;
 mod transport;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 pub use builder::{API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX};
 pub use retry::RetryPolicy;
+pub use settings::{CallSettings, ClientSettings};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, ErrorDetail, Result};
