@@ -36,6 +36,7 @@ async function start(name, args, env, ready) {
   child.unref();
   let exited = null;
   child.on("exit", (code) => (exited = code));
+  child.on("error", (e) => (exited = e.message));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const text = readFileSync(log, "utf8");
