@@ -26,7 +26,5 @@ if [ "${AIHUB_NODE_RELEASE:-0}" = 1 ]; then
 else
   npm run --silent build:debug
 fi
-mkdir -p ../../examples/node/node_modules
-ln -sfn ../../../bindings/node ../../examples/node/node_modules/aihub
-npx --no-install tsc -p ../../examples/node --noEmit --strict
+# test/docs.test.mjs also runs examples/node and `tsc --noEmit --strict` over them.
 node --test --test-concurrency=2 test/*.test.mjs
