@@ -183,11 +183,11 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
-        let catalog = self.catalog.unwrap_or_else(|| Catalog::builtin().clone());
         let gateway = match self.gateway.clone() {
             Some(gateway) => Some(gateway),
             None => self.gateway_from_settings()?,
         };
+        let catalog = self.catalog.unwrap_or_else(|| Catalog::builtin().clone());
         let mode = match gateway {
             Some((base_url, key)) => {
                 if key.trim().is_empty() {
