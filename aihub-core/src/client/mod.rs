@@ -23,7 +23,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use builder::{API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX};
+pub use builder::{
+    API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX,
+};
 pub use retry::RetryPolicy;
 pub use settings::{CallSettings, ClientSettings};
 
