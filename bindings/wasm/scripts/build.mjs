@@ -41,7 +41,7 @@ for (const [name, features] of [["slim", []], ["tokens", ["--features", "tokens"
   const out = join(pkg, "dist", name);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  run(bindgen, ["--target", "web", "--weak-refs", "--out-dir", out, "--out-name", "aihub_wasm", wasm]);
+  run(bindgen, ["--target", "web", "--weak-refs", "--remove-name-section", "--remove-producers-section", "--out-dir", out, "--out-name", "aihub_wasm", wasm]);
 }
 rmSync(join(pkg, "dist/wasm"), { recursive: true, force: true });
 rmSync(join(pkg, "dist/js"), { recursive: true, force: true });
