@@ -49,7 +49,8 @@ before(async () => {
   other = await serveStatic();
   gw = await startGateway({ AIHUB_CORS_ALLOWED_ORIGINS: allowed.origin });
   profile = mkdtempSync(join(tmpdir(), "aihub-chromium-"));
-  browser = await chromium.launch({
+  // A fresh, empty profile each run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -60,7 +61,6 @@ before(async () => {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
 });
@@ -78,16 +78,19 @@ async function runPage(origin, model = "mock/gpt-4o-mini") {
   const page = await browser.newPage();
   const responses = [];
   const errors = [];
-  page.on("response", (r) => responses.push(r));
+  page.on("response", (r) =>
+    responses.push(r.allHeaders().then((headers) => ({ url: r.url(), status: r.status(), headers }))),
+  );
   page.on("pageerror", (e) => errors.push(String(e)));
   const q = new URLSearchParams({ key: gw.key, baseURL: gw.baseURL, model });
   await page.goto(`${origin}/test/browser/index.html?${q}`);
   await page.waitForFunction(() => window.result !== null, null, { timeout: 30_000 });
   const result = await page.evaluate(() => window.result);
   const text = await page.textContent("#out");
+  const seen = await Promise.all(responses);
   await page.close();
   assert.deepEqual(errors, []);
-  return { result, text, responses };
+  return { result, text, responses: seen };
 }
 
 test("a page on an allowed origin streams a completion through the gateway", async () => {
@@ -106,13 +109,13 @@ test("a page on an allowed origin streams a completion through the gateway", asy
   assert.equal(streamed, r.choices[0].message.content);
 
   // The answer crossed origins with the gateway's CORS headers; the wasm came from dist/.
-  const api = responses.find((x) => x.url() === `${gw.baseURL}/chat/completions`);
-  assert.ok(api, responses.map((x) => x.url()).join("\n"));
-  assert.equal(api.status(), 200);
-  const headers = await api.allHeaders();
-  assert.equal(headers["access-control-allow-origin"], allowed.origin);
-  assert.match(headers["access-control-expose-headers"], /x-request-id/);
-  assert.ok(responses.some((x) => x.url().endsWith("/dist/slim/aihub_wasm_bg.wasm") && x.status() === 200));
+  const api = responses.find((x) => x.url === `${gw.baseURL}/chat/completions`);
+  assert.ok(api, responses.map((x) => x.url).join("\n"));
+  assert.equal(api.status, 200);
+  assert.equal(api.headers["access-control-allow-origin"], allowed.origin);
+  assert.match(api.headers["access-control-expose-headers"], /x-request-id/);
+  assert.match(api.headers["content-type"], /text\/event-stream/);
+  assert.ok(responses.some((x) => x.url.endsWith("/dist/slim/aihub_wasm_bg.wasm") && x.status === 200));
 });
 
 test("errors from the gateway reach the page as their classes", async () => {
