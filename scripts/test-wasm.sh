@@ -29,6 +29,12 @@ step "clippy (wasm32, both builds)"
 cargo clippy --locked -p aihub-wasm --target wasm32-unknown-unknown -- -D warnings
 cargo clippy --locked -p aihub-wasm --target wasm32-unknown-unknown --features tokens -- -D warnings
 
+if cargo tree --locked -p aihub-wasm --target wasm32-unknown-unknown --features tokens -e normal --prefix none \
+    | grep -Eq '^(tokio|mio) '; then
+  echo "tokio or mio reached the wasm32 build of aihub-wasm" >&2
+  exit 1
+fi
+
 step "gateway and mock-upstream binaries for the tests"
 cargo build --locked -p aihub-server --features demo -p mock-upstream
 
