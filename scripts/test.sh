@@ -60,5 +60,11 @@ step "official OpenAI SDKs (Python and npm) against the gateway"
 step "Python SDK (aihub): pip install ./bindings/python, pytest, examples, mypy --strict"
 ./scripts/test-python.sh
 
+step "Node SDK (aihub): napi addon, npm run build, node --test, examples, tsc --strict"
+./scripts/test-node.sh
+
+step "WASM SDK (aihub-wasm): slim and tokens builds, node --test, headless Chromium"
+./scripts/test-wasm.sh
+
 step "docs/quickstart.md, word for word"
 ./scripts/check-quickstart.sh "$HOME/.cache/aihub/venv-e2e/bin/python"

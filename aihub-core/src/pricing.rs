@@ -244,7 +244,10 @@ pub fn estimate_cost(
             ..crate::ErrorDetail::default()
         })
     })?;
-    Ok(info.price.as_ref().map(|price| price.cost(usage)))
+    Ok(info.price.as_ref().map(|price| {
+        let cost = price.cost(usage);
+        Money::new(cost.amount.normalize(), cost.currency)
+    }))
 }
 
 /// Prices as decimal strings, never numbers.

@@ -1,14 +1,17 @@
 //! The router and the listener.
 
 use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::config::CorsOrigins;
 use crate::error::ApiError;
 use crate::routes::{account, admin, chat, limits, models, usage};
 use crate::state::AppState;
@@ -55,14 +58,63 @@ pub fn app(state: AppState) -> Router {
             "/admin/api-keys/{id}/limits",
             put(limits::admin_put_key_limits),
         );
-    Router::new()
+    let cors = cors_layer(&state.config.cors);
+    let router = Router::new()
         .nest("/v1", v1)
         .nest("/api/v1", api)
         .route("/health", get(|| async { "ok" }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so that a preflight is answered before routing and authentication.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// Headers a browser script may read from the gateway's answers.
+const EXPOSED_HEADERS: [&str; 9] = [
+    "x-request-id",
+    "retry-after",
+    "x-should-retry",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+];
+
+/// The CORS layer for the configured origins, or none. Request headers are mirrored from
+/// the preflight: SDKs send their own families of headers (`x-stainless-*` from the
+/// official OpenAI SDK, `x-client-request-id`, callers' `defaultHeaders`), no cookies are
+/// involved (`Authorization: Bearer` only), and the origin check is what guards access.
+fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let allow_origin = match origins {
+        CorsOrigins::None => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(EXPOSED_HEADERS.map(HeaderName::from_static))
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -23,9 +23,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use builder::{API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX};
+pub use builder::{
+    API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX,
+};
 pub use retry::RetryPolicy;
 pub use settings::{CallSettings, ClientSettings};
+
+use futures_util::StreamExt;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, ErrorDetail, Result};
@@ -252,11 +256,20 @@ impl Chat<'_> {
                 let http = route.adapter.chat_request(request, &route.upstream)?;
                 let response = client.send(route.adapter, http, options, true).await?;
                 let state = route.adapter.stream_state(&route.upstream);
-                Ok(transport::chunk_stream(
-                    response,
-                    state,
-                    route.adapter.config().id.clone(),
-                ))
+                let stream =
+                    transport::chunk_stream(response, state, route.adapter.config().id.clone());
+                if client.is_gateway() {
+                    return Ok(stream);
+                }
+                // Direct mode names the model as the caller did, in every chunk as in
+                // `create`.
+                let renamed = stream.map(move |item| {
+                    item.map(|mut chunk| {
+                        chunk.model.clone_from(&model);
+                        chunk
+                    })
+                });
+                Ok(Box::pin(renamed) as ChatStream)
             })
             .await
     }
@@ -271,15 +284,28 @@ pub struct Embeddings<'a> {
 impl Embeddings<'_> {
     /// Embeds the request's input.
     pub async fn create(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
+        self.create_with(request, &RequestOptions::default()).await
+    }
+
+    /// Embeds the request's input with per-call options (fallback models do not apply:
+    /// another model's vectors are not interchangeable).
+    pub async fn create_with(
+        &self,
+        request: EmbeddingRequest,
+        options: &RequestOptions,
+    ) -> Result<EmbeddingResponse> {
         let client = self.client;
-        let options = RequestOptions::default();
         let route = client.route(&request.model)?;
         let http = route
             .adapter
             .embeddings_request(&request, &route.upstream)?;
-        let response = client.send(route.adapter, http, &options, false).await?;
+        let response = client.send(route.adapter, http, options, false).await?;
         let body = transport::read_body(response).await?;
-        route.adapter.parse_embeddings_response(&body, &request)
+        let mut response = route.adapter.parse_embeddings_response(&body, &request)?;
+        if !client.is_gateway() {
+            response.model.clone_from(&request.model);
+        }
+        Ok(response)
     }
 }
 

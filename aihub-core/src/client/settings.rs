@@ -139,7 +139,9 @@ mod millis {
     use serde::de::{Deserialize, Deserializer, Error};
 
     /// `Some(None)` for `null`, `Some(Some(d))` for a number (the field's absence is `None`).
-    pub(super) fn field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Duration>>, D::Error> {
+    pub(super) fn field<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<Duration>>, D::Error> {
         match Option::<f64>::deserialize(d)? {
             None => Ok(Some(None)),
             Some(ms) if ms.is_finite() && ms > 0.0 => {
@@ -186,6 +188,9 @@ mod tests {
             .into_options();
         assert_eq!(o.timeout, Some(Duration::from_millis(250)));
         assert_eq!(o.max_retries, Some(1));
-        assert_eq!(CallSettings::from_json("").unwrap().into_options(), RequestOptions::default());
+        assert_eq!(
+            CallSettings::from_json("").unwrap().into_options(),
+            RequestOptions::default()
+        );
     }
 }

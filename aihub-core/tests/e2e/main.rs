@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 mod client;
+mod conformance;
 mod examples;
 mod families;
 mod resilience;

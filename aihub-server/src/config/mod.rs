@@ -66,6 +66,49 @@ pub struct Config {
     pub billing: Billing,
     /// Where alerts go.
     pub alerts: Alerts,
+    /// Which browser origins may call the gateway.
+    pub cors: CorsOrigins,
+}
+
+/// Browser origins allowed to call the gateway cross-origin (CORS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers: browsers refuse cross-origin calls (the default).
+    #[default]
+    None,
+    /// Any origin (`"*"`).
+    Any,
+    /// These origins exactly (`scheme://host[:port]`).
+    List(Vec<String>),
+}
+
+/// Checks `cors_allowed_origins`: `"*"` alone, or origins like `https://app.example.com`.
+fn resolve_cors(origins: &[String]) -> Result<CorsOrigins, ConfigError> {
+    if origins.is_empty() {
+        return Ok(CorsOrigins::None);
+    }
+    if origins.iter().any(|o| o == "*") {
+        if origins.len() > 1 {
+            return Err(ConfigError(
+                "cors_allowed_origins: \"*\" allows every origin and cannot be combined with others"
+                    .into(),
+            ));
+        }
+        return Ok(CorsOrigins::Any);
+    }
+    for origin in origins {
+        let (scheme, rest) = origin.split_once("://").unwrap_or(("", ""));
+        let valid = matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', ' '])
+            && origin.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(ConfigError(format!(
+                "cors_allowed_origins: {origin:?} is not an origin like https://app.example.com (scheme, host and port only)"
+            )));
+        }
+    }
+    Ok(CorsOrigins::List(origins.to_vec()))
 }
 
 /// One configured provider.
@@ -135,6 +178,7 @@ impl Config {
         let limit_settings = limits::resolve_limits(&raw.limits, &plans)?;
         let billing = limits::resolve_billing(&raw.billing)?;
         let alerts = limits::resolve_alerts(&raw.alerts)?;
+        let cors = resolve_cors(&raw.cors_allowed_origins)?;
         if let Some(url) = &raw.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
@@ -160,6 +204,7 @@ impl Config {
             limits: limit_settings,
             billing,
             alerts,
+            cors,
         })
     }
 }

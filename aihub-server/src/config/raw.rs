@@ -31,6 +31,10 @@ pub struct RawConfig {
     pub upstream_max_retries: Option<u32>,
     /// Management session lifetime in hours (default 168).
     pub session_ttl_hours: Option<u64>,
+    /// Browser origins allowed to call the gateway (CORS); `["*"]` for any. Empty: no
+    /// CORS headers, so browsers refuse cross-origin calls (the default).
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
     /// Extra catalog entries (TOML text of `[[providers]]` / `[[models]]`, as in the built-in catalog).
     pub catalog: Option<String>,
     /// Providers by id.
@@ -140,7 +144,7 @@ impl RawConfig {
     /// `AIHUB_MAX_BODY_BYTES`, `AIHUB_UPSTREAM_TIMEOUT_SECS`, `AIHUB_UPSTREAM_READ_TIMEOUT_SECS`,
     /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`,
     /// `AIHUB_LIMITS_TIMEZONE`, `AIHUB_LIMITS_ON_BACKEND_ERROR`, `AIHUB_BILLING_CURRENCY`,
-    /// `AIHUB_ALERTS_WEBHOOK_URL`.
+    /// `AIHUB_ALERTS_WEBHOOK_URL`, `AIHUB_CORS_ALLOWED_ORIGINS` (comma-separated).
     pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
             v.trim()
@@ -190,6 +194,14 @@ impl RawConfig {
         }
         if let Some(v) = get("AIHUB_ALERTS_WEBHOOK_URL") {
             self.alerts.webhook_url = Some(v);
+        }
+        if let Some(v) = get("AIHUB_CORS_ALLOWED_ORIGINS") {
+            self.cors_allowed_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(())
     }

@@ -122,6 +122,7 @@ fn every_example_in_the_configuration_guide_loads() {
     // Every top-level key of RawConfig is documented.
     for key in [
         "listen",
+        "cors_allowed_origins",
         "database_url",
         "redis_url",
         "master_key",
@@ -193,4 +194,40 @@ fn limit_settings_are_checked() {
         let e = Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[])).unwrap_err();
         assert!(e.0.contains(fragment), "{text}: {e}");
     }
+}
+
+#[test]
+fn cors_origins_are_checked() {
+    use super::CorsOrigins;
+    let load = |text: &str, env: &dyn Fn(&str) -> Option<String>| {
+        let mut raw = RawConfig::parse(text).unwrap();
+        raw.apply_env(env)?;
+        Config::resolve(raw, env).map(|c| c.cors)
+    };
+    let none = |_: &str| None;
+    assert_eq!(load("", &none).unwrap(), CorsOrigins::None);
+    assert_eq!(
+        load("cors_allowed_origins = [\"*\"]", &none).unwrap(),
+        CorsOrigins::Any
+    );
+    assert_eq!(
+        load("cors_allowed_origins = [\"http://127.0.0.1:5173\"]", &none).unwrap(),
+        CorsOrigins::List(vec!["http://127.0.0.1:5173".into()])
+    );
+    for bad in [
+        "[\"*\", \"http://a.example\"]",
+        "[\"a.example\"]",
+        "[\"https://a.example/path\"]",
+    ] {
+        let e = load(&format!("cors_allowed_origins = {bad}"), &none).unwrap_err();
+        assert!(e.0.contains("cors_allowed_origins"), "{e}");
+    }
+    let env = |name: &str| {
+        (name == "AIHUB_CORS_ALLOWED_ORIGINS")
+            .then(|| "https://a.example, https://b.example".into())
+    };
+    assert_eq!(
+        load("", &env).unwrap(),
+        CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+    );
 }

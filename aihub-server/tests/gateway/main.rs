@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 mod accounts;
+mod cors;
 mod crash;
 mod errors;
 mod ingress;

@@ -14,6 +14,7 @@
 //! ```
 
 mod anthropic;
+mod conformance;
 mod errors;
 mod gemini;
 mod openai;
@@ -39,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use conformance::vectors_dir;
 pub use errors::Dialect;
 pub use reply::WORDS;
 pub use scenario::{KNOBS, SCENARIO_HEADER, SCENARIO_ID_HEADER, Scenario};
@@ -78,6 +80,10 @@ fn router_with_state(app: Arc<AppState>) -> Router {
         .route(
             "/v1beta/models/{*rest}",
             get(gemini::dispatch).post(gemini::dispatch),
+        )
+        .route(
+            "/conformance/{group}/{name}/{*rest}",
+            axum::routing::any(conformance::replay),
         )
         .route("/health", get(|| async { "ok" }))
         .fallback(fallback)
