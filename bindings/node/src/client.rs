@@ -105,10 +105,9 @@ impl NativeClient {
         let client = self.inner.clone();
         let token = cancel.map(NativeCancel::token);
         env.spawn_future(run_cancellable(token, async move {
-            // The core has no per-call options for embeddings yet: they are checked, not used.
-            let (request, _options) =
+            let (request, options) =
                 read_call::<EmbeddingRequest>(&request, &options).map_err(|e| to_js(&e))?;
-            to_json(client.embeddings().create(request).await)
+            to_json(client.embeddings().create_with(request, &options).await)
         }))
     }
 

@@ -151,3 +151,9 @@ test("a per-call request id is sent and reported", async () => {
   assert.ok(e instanceof NotFoundError);
   assert.ok(e.requestId);
 });
+
+test("a per-call timeout bounds an embeddings call", async () => {
+  const client = await mockClient();
+  const e = await thrown(() => client.embeddings.create({ model: "text-embedding-3-small@latency_ms=5000", input: "a" }, { timeout: 300 }));
+  assert.ok(e instanceof APITimeoutError, String(e));
+});
