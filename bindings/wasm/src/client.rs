@@ -104,13 +104,13 @@ impl NativeClient {
         cancel: JsValue,
     ) -> Promise {
         let client = self.inner.clone();
-        // The core applies the client's settings to embeddings; the options are checked only.
         let parsed = request::<EmbeddingRequest>(request_json)
-            .and_then(|r| options(options_json).map(|_| r));
+            .and_then(|r| options(options_json).map(|o| (r, o)));
         promise(signal_of(&cancel), async move {
+            let (request, options) = parsed?;
             let response = client
                 .embeddings()
-                .create(parsed?)
+                .create_with(request, &options)
                 .await
                 .map_err(|e| to_js(&e))?;
             to_json(&response)
