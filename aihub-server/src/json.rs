@@ -19,6 +19,28 @@ fn too_large(limit: usize) -> ApiError {
     ))
 }
 
+/// Largest refused body the gateway still reads to the end before answering 413.
+const DRAIN_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest the gateway spends reading a refused body.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and discards a refused body (up to [`DRAIN_MAX_BYTES`] and [`DRAIN_TIMEOUT`]), so
+/// that a client still sending it receives the 413 instead of a connection reset: a server
+/// that answers early and closes while bytes are arriving makes the kernel reset the
+/// connection, and the client never sees the answer.
+async fn drain(req: Request, declared: usize) {
+    if declared > DRAIN_MAX_BYTES {
+        return;
+    }
+    let mut body = req.into_body().into_data_stream();
+    let read_all = async {
+        use futures::StreamExt as _;
+        while let Some(Ok(_)) = body.next().await {}
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, read_all).await;
+}
+
 /// Parses `bytes` as `T`, naming the field at fault on error.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     aihub_core::types::from_json_slice(bytes).map_err(ApiError)
@@ -34,7 +56,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
+        if let Some(declared) = declared.filter(|n| *n > limit) {
+            drain(req, declared).await;
             return Err(too_large(limit));
         }
         let bytes = axum::body::to_bytes(req.into_body(), limit)

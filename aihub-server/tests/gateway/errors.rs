@@ -171,6 +171,36 @@ async fn request_errors_name_their_cause() {
 }
 
 #[tokio::test]
+async fn oversized_bodies_get_their_413_on_a_reused_connection() {
+    // The gateway answers 413 from Content-Length before the client has finished sending;
+    // it reads the rest of the body first, so the client receives the answer rather than a
+    // reset connection, and the next request on the same connection still works.
+    let g = Gateway::start().await;
+    let (_, key) = g.user("big@example.com").await;
+    // Just over the limit (65,536 bytes here) and far over it.
+    for (attempt, size) in [70_000, 1_000_000].repeat(3).into_iter().enumerate() {
+        let big = "x".repeat(size);
+        let (status, body) = g
+            .post(
+                "/v1/chat/completions",
+                Some(&key),
+                &chat("mock/gpt-4o-mini", &big),
+            )
+            .await;
+        assert_eq!(status, 413, "attempt {attempt} ({size} bytes): {body}");
+        assert_eq!(body["error"]["code"], "request_too_large", "{body}");
+    }
+    let (status, body) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", "hello"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn upstream_failures_are_502_and_504() {
     let g = Gateway::start().await;
     let (token, key) = g.user("up@example.com").await;

@@ -139,6 +139,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Middleware: counts every request, records it when enabled, and adds `x-request-id` to every response.
 pub async fn track(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     app.served.fetch_add(1, Ordering::Relaxed);
+    // A conformance replay answers with exactly the vector's headers.
+    let replay = request.uri().path().starts_with("/conformance/");
     let mut response = if app.config.record {
         let (parts, body) = request.into_parts();
         match to_bytes(body, BODY_LIMIT).await {
@@ -152,7 +154,8 @@ pub async fn track(State(app): State<Arc<AppState>>, request: Request, next: Nex
     } else {
         next.run(request).await
     };
-    if !response.headers().contains_key("x-request-id")
+    if !replay
+        && !response.headers().contains_key("x-request-id")
         && let Ok(value) = HeaderValue::from_str(&format!("req_{}", app.next_id()))
     {
         response.headers_mut().insert("x-request-id", value);
