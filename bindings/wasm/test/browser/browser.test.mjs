@@ -84,7 +84,11 @@ async function runPage(origin, model = "mock/gpt-4o-mini") {
   page.on("pageerror", (e) => errors.push(String(e)));
   const q = new URLSearchParams({ key: gw.key, baseURL: gw.baseURL, model });
   await page.goto(`${origin}/test/browser/index.html?${q}`);
-  await page.waitForFunction(() => window.result !== null, null, { timeout: 30_000 });
+  // window.result is undefined until the module (and its wasm) has loaded, null while the
+  // call runs, and the outcome after: wait for the outcome.
+  await page.waitForFunction(() => window.result !== undefined && window.result !== null, null, {
+    timeout: 30_000,
+  });
   const result = await page.evaluate(() => window.result);
   const text = await page.textContent("#out");
   const seen = await Promise.all(responses);
