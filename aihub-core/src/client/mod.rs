@@ -319,13 +319,17 @@ impl Models<'_> {
     /// Lists models: the gateway's list in gateway mode; in direct mode, the catalog's
     /// models of every provider the client has a key for (no network call).
     pub async fn list(&self) -> Result<ModelList> {
+        self.list_with(&RequestOptions::default()).await
+    }
+
+    /// Lists models with per-call options (timeout, retries, request id; they apply to
+    /// the gateway call, as direct mode makes none).
+    pub async fn list_with(&self, options: &RequestOptions) -> Result<ModelList> {
         let client = self.client;
         match &client.inner.mode {
             Mode::Gateway(adapter) => {
                 let http = adapter.models_request()?;
-                let response = client
-                    .send(adapter, http, &RequestOptions::default(), false)
-                    .await?;
+                let response = client.send(adapter, http, options, false).await?;
                 let body = transport::read_body(response).await?;
                 adapter.parse_models_response(&body)
             }

@@ -122,9 +122,10 @@ impl NativeClient {
         let client = self.inner.clone();
         let token = cancel.map(NativeCancel::token);
         env.spawn_future(run_cancellable(token, async move {
-            // The core has no per-call options for listing models yet: checked, not used.
-            CallSettings::from_json(&options).map_err(|e| to_js(&e))?;
-            to_json(client.models().list().await)
+            let options = CallSettings::from_json(&options)
+                .map(CallSettings::into_options)
+                .map_err(|e| to_js(&e))?;
+            to_json(client.models().list_with(&options).await)
         }))
     }
 }

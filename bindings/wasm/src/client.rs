@@ -121,10 +121,13 @@ impl NativeClient {
     #[wasm_bindgen(js_name = modelsList)]
     pub fn models_list(&self, options_json: &str, cancel: JsValue) -> Promise {
         let client = self.inner.clone();
-        let checked = options(options_json);
+        let parsed = options(options_json);
         promise(signal_of(&cancel), async move {
-            checked?;
-            let list = client.models().list().await.map_err(|e| to_js(&e))?;
+            let list = client
+                .models()
+                .list_with(&parsed?)
+                .await
+                .map_err(|e| to_js(&e))?;
             to_json(&list)
         })
     }
