@@ -36,6 +36,10 @@ impl ErrorDetail {
     }
 }
 
+/// Prefix of the message of an error a native half of the JS SDKs throws; the shared
+/// TypeScript layer (`NATIVE_ERROR_PREFIX` in bindings/js/src/native.ts) decodes what follows.
+pub const SDK_ERROR_PREFIX: &str = "aihub-error:";
+
 /// Every failure AI Hub reports.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -254,6 +258,17 @@ impl Error {
             "provider": d.provider,
             "retryAfter": self.retry_after().map(|w| w.as_secs_f64()),
         })
+    }
+
+    /// The message of the JavaScript `Error` a native half of the JS SDKs throws:
+    /// [`SDK_ERROR_PREFIX`] and the JSON of [`Error::to_sdk_json`].
+    pub fn to_sdk_message(&self) -> String {
+        format!("{SDK_ERROR_PREFIX}{}", self.to_sdk_json())
+    }
+
+    /// [`Error::to_sdk_message`] for a call the caller cancelled.
+    pub fn aborted_sdk_message() -> String {
+        format!("{SDK_ERROR_PREFIX}{}", Self::aborted_sdk_json())
     }
 
     /// What the SDKs raise when the caller cancels a call (`APIUserAbortError`, as the

@@ -104,6 +104,18 @@ pub struct ChunkBatch {
     pub ended: bool,
 }
 
+impl ChunkBatch {
+    /// The batch as the JS SDKs' native halves hand it over:
+    /// `{"chunks": [...], "error": to_sdk_json() | null, "done": bool}`.
+    pub fn to_sdk_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "chunks": self.chunks,
+            "error": self.error.as_ref().map(Error::to_sdk_json),
+            "done": self.ended,
+        })
+    }
+}
+
 /// Waits for the next chunk of `slot`'s stream, then takes the chunks already received (up
 /// to `max`) without waiting again; clears `slot` when the stream ends or fails.
 ///

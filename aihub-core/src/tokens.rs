@@ -117,6 +117,23 @@ pub fn count_text(model: &str, text: &str) -> usize {
     encoding_for_model(model).0.count(text)
 }
 
+/// The SDKs' `count_tokens(model, text_or_messages)`: tokens in a JSON string, or the prompt
+/// tokens of a JSON array of chat messages; anything else is a `BadRequestError` naming
+/// `param`, as is a message that does not parse.
+pub fn count_input(model: &str, input: serde_json::Value, param: &str) -> crate::Result<usize> {
+    match input {
+        serde_json::Value::String(text) => Ok(count_text(model, &text)),
+        messages @ serde_json::Value::Array(_) => {
+            let messages: Vec<ChatMessage> = crate::types::from_json_value(messages)?;
+            Ok(count_messages(model, &messages))
+        }
+        _ => Err(crate::Error::bad_request(
+            "token counting takes a string or a list of chat messages",
+            Some(param),
+        )),
+    }
+}
+
 /// Prompt tokens `messages` take for `model`, by OpenAI's rule for current models
 /// (see the module documentation), reply priming included.
 pub fn count_messages(model: &str, messages: &[ChatMessage]) -> usize {

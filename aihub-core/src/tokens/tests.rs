@@ -330,3 +330,20 @@ fn json_schema_adds_its_text() {
     request.response_format = Some(ResponseFormat::JsonObject);
     assert_eq!(count_request(&request), plain);
 }
+
+#[test]
+fn count_input_takes_text_or_messages_and_names_the_param_otherwise() {
+    let text = serde_json::json!("tiktoken is great!");
+    assert_eq!(count_input("gpt-4", text, "input").unwrap(), 6);
+    let messages = serde_json::json!([{"role": "user", "content": "tiktoken is great!"}]);
+    let want = count_messages(
+        "gpt-4o",
+        &[crate::types::ChatMessage::user("tiktoken is great!")],
+    );
+    assert_eq!(count_input("gpt-4o", messages, "input").unwrap(), want);
+    let e = count_input("gpt-4o", serde_json::json!(42), "text_or_messages").unwrap_err();
+    assert_eq!(e.kind(), "bad_request");
+    assert_eq!(e.detail().param.as_deref(), Some("text_or_messages"));
+    let e = count_input("gpt-4o", serde_json::json!([{"role": "robot"}]), "input").unwrap_err();
+    assert_eq!(e.kind(), "bad_request");
+}

@@ -174,7 +174,9 @@ async fn request_errors_name_their_cause() {
 async fn oversized_bodies_get_their_413_on_a_reused_connection() {
     // The gateway answers 413 from Content-Length before the client has finished sending;
     // it reads the rest of the body first, so the client receives the answer rather than a
-    // reset connection, and the next request on the same connection still works.
+    // reset connection, and the next request on the same connection still works. (reqwest
+    // on loopback did not hit the reset even without the draining; the Node SDK's suite,
+    // where about one call in two did, is the test that catches its return.)
     let g = Gateway::start().await;
     let (_, key) = g.user("big@example.com").await;
     // Just over the limit (65,536 bytes here) and far over it.

@@ -2,12 +2,11 @@
 
 use aihub_core::catalog::Catalog;
 use aihub_core::pricing::TokenCounts;
-use aihub_core::tokens::{Exactness, count_messages, count_text, encoding_for_model};
-use aihub_core::types::{from_json_slice, from_json_value};
-use aihub_core::{ChatMessage, Error};
+use aihub_core::tokens::{Exactness, count_input, encoding_for_model};
+use aihub_core::types::from_json_slice;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::errors::{serialize, to_js};
 
@@ -27,20 +26,9 @@ pub fn default_gateway_url() -> String {
 /// (`input` is a JSON array) for `model`.
 #[napi]
 pub fn count_tokens(model: String, input: String) -> Result<i64> {
-    let value: Value = from_json_slice(input.as_bytes()).map_err(|e| to_js(&e))?;
-    let count = match value {
-        Value::String(text) => count_text(&model, &text),
-        Value::Array(_) => {
-            let messages: Vec<ChatMessage> = from_json_value(value).map_err(|e| to_js(&e))?;
-            count_messages(&model, &messages)
-        }
-        _ => {
-            return Err(to_js(&Error::bad_request(
-                "countTokens takes a string or an array of chat messages",
-                Some("input"),
-            )));
-        }
-    };
+    let count = from_json_slice(input.as_bytes())
+        .and_then(|input| count_input(&model, input, "input"))
+        .map_err(|e| to_js(&e))?;
     Ok(i64::try_from(count).unwrap_or(i64::MAX))
 }
 
@@ -60,13 +48,7 @@ pub fn estimate_cost(model: String, counts: String) -> Result<String> {
     let counts: TokenCounts = from_json_slice(counts.as_bytes()).map_err(|e| to_js(&e))?;
     let cost = aihub_core::pricing::estimate_cost(Catalog::builtin(), &model, &counts.to_usage())
         .map_err(|e| to_js(&e))?;
-    let json = cost.map_or(Value::Null, |money| {
-        json!({
-            "amount": money.amount.normalize().to_string(),
-            "currency": money.currency.code(),
-        })
-    });
-    Ok(json.to_string())
+    serde_json::to_string(&cost).map_err(|e| serialize(&e))
 }
 
 /// Every catalog model as a JSON array (prices as decimal strings).

@@ -10,7 +10,6 @@ use futures_util::lock::Mutex;
 use futures_util::stream::{AbortHandle, Abortable};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::{Value, json};
 
 use crate::cancel::CancelToken;
 use crate::errors::serialize;
@@ -50,13 +49,7 @@ impl NativeStream {
         env.spawn_future(async move {
             let mut slot = inner.lock().await;
             let batch = next_batch(&mut slot, BATCH).await;
-            let done = batch.ended;
-            let error = batch
-                .error
-                .as_ref()
-                .map_or(Value::Null, |e| e.to_sdk_json());
-            let json = json!({ "chunks": batch.chunks, "error": error, "done": done });
-            serde_json::to_string(&json).map_err(|e| serialize(&e))
+            serde_json::to_string(&batch.to_sdk_json()).map_err(|e| serialize(&e))
         })
     }
 

@@ -5,12 +5,12 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aihub_core::Error;
 use aihub_core::catalog::Catalog;
 use aihub_core::pricing::TokenCounts;
 use aihub_core::types::from_json_value;
-use aihub_core::{ChatMessage, Error};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyString;
 use pythonize::{depythonize, pythonize};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -85,14 +85,8 @@ pub fn count_tokens(model: &str, text_or_messages: &Bound<'_, PyAny>) -> PyResul
     if let Ok(text) = text_or_messages.cast::<PyString>() {
         return Ok(aihub_core::tokens::count_text(model, &text.to_cow()?));
     }
-    if text_or_messages.cast::<PyList>().is_ok() {
-        let messages: Vec<ChatMessage> = from_py(text_or_messages)?;
-        return Ok(aihub_core::tokens::count_messages(model, &messages));
-    }
-    Err(to_py_err(&Error::bad_request(
-        "count_tokens takes a str or a list of chat messages",
-        Some("text_or_messages"),
-    )))
+    let input: serde_json::Value = from_py(text_or_messages)?;
+    aihub_core::tokens::count_input(model, input, "text_or_messages").map_err(|e| to_py_err(&e))
 }
 
 /// The tiktoken encoding `model` is counted with, and whether its counts are exact.

@@ -1,24 +1,15 @@
 //! Core errors → the JS `Error`s the shared TypeScript layer decodes into its classes.
 
-use serde_json::Value;
 use wasm_bindgen::JsValue;
-
-/// Prefix of the message of every error this module throws (`NATIVE_ERROR_PREFIX`).
-const PREFIX: &str = "aihub-error:";
-
-/// A JS `Error` carrying `to_sdk_json()`-shaped JSON.
-fn js_error(json: &Value) -> JsValue {
-    js_sys::Error::new(&format!("{PREFIX}{json}")).into()
-}
 
 /// The JS error for a core error.
 pub fn to_js(error: &aihub_core::Error) -> JsValue {
-    js_error(&error.to_sdk_json())
+    js_sys::Error::new(&error.to_sdk_message()).into()
 }
 
 /// The JS error for a call the caller cancelled (`APIUserAbortError`).
 pub fn aborted() -> JsValue {
-    js_error(&aihub_core::Error::aborted_sdk_json())
+    js_sys::Error::new(&aihub_core::Error::aborted_sdk_message()).into()
 }
 
 /// A value as JSON text; serialising the core's own types does not fail in practice, and

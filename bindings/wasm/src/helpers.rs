@@ -47,21 +47,9 @@ pub fn catalog_model(model: &str) -> Result<String, JsValue> {
 #[cfg(feature = "tokens")]
 #[wasm_bindgen(js_name = countTokens)]
 pub fn count_tokens(model: &str, input: &str) -> Result<usize, JsValue> {
-    use aihub_core::ChatMessage;
-    use serde_json::Value;
-
-    match from_json_slice::<Value>(input.as_bytes()).map_err(|e| to_js(&e))? {
-        Value::String(text) => Ok(aihub_core::tokens::count_text(model, &text)),
-        messages @ Value::Array(_) => {
-            let messages: Vec<ChatMessage> =
-                aihub_core::types::from_json_value(messages).map_err(|e| to_js(&e))?;
-            Ok(aihub_core::tokens::count_messages(model, &messages))
-        }
-        _ => Err(to_js(&aihub_core::Error::bad_request(
-            "countTokens takes a string or an array of chat messages",
-            Some("input"),
-        ))),
-    }
+    from_json_slice(input.as_bytes())
+        .and_then(|input| aihub_core::tokens::count_input(model, input, "input"))
+        .map_err(|e| to_js(&e))
 }
 
 /// `{"encoding": "o200k_base", "exact": true}` as JSON text.

@@ -9,7 +9,6 @@ use aihub_core::stream::{ChatStream, ChunkBatch, next_batch};
 use futures::future::{Either, select};
 use futures::lock::Mutex;
 use js_sys::Promise;
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -56,11 +55,9 @@ impl NativeStream {
     }
 }
 
-/// `{"chunks": [...], "error": {...} | null, "done": bool}`.
-fn batch_json(batch: ChunkBatch) -> Result<JsValue, JsValue> {
-    let error = batch.error.as_ref().map(aihub_core::Error::to_sdk_json);
-    let value = json!({ "chunks": batch.chunks, "error": error, "done": batch.ended });
-    Ok(JsValue::from_str(&value.to_string()))
+/// `{"chunks": [...], "error": {...} | null, "done": bool}` as JSON text.
+fn batch_json(batch: &ChunkBatch) -> Result<JsValue, JsValue> {
+    Ok(JsValue::from_str(&batch.to_sdk_json().to_string()))
 }
 
 #[wasm_bindgen]
@@ -94,7 +91,7 @@ impl NativeStream {
                 }
             });
             match select(read, stop).await {
-                Either::Left((batch, _)) => batch_json(batch),
+                Either::Left((batch, _)) => batch_json(&batch),
                 Either::Right(((), read)) => {
                     // Release the lock the read held, then drop the stream (and its fetch).
                     drop(read);
