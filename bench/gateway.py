@@ -1,14 +1,19 @@
-"""The gateway's added latency, throughput, memory and start-up, measured against calling
-mock-upstream directly in the same run. Run through bench/gateway.sh, which builds the release
-binaries and installs oha first.
+"""AI Hub's gateway against calling mock-upstream directly and against LiteLLM's proxy, in one
+run on one machine. Run through bench/run.sh, which builds the release binaries, installs oha
+and LiteLLM first, and documents the settings (docs/benchmarks.md says the same).
 
-Scenarios measured so far:
+Scenarios, each with the same request at every target:
   1. non-stream chat on the full path (key auth, rate limits, monthly quota and budget
-     reservation, usage record written, cost computed) at fixed request rates, with oha's
-     coordinated-omission correction, against the same request sent to mock-upstream directly;
-  4. start-up time (process start to a 200 from /health) and idle RSS.
+     reservation, usage record written, cost computed) at fixed rates with oha's
+     coordinated-omission correction, then a maximum-throughput run (64 connections, no rate);
+  2. streamed chat of 50 chunks at fixed rates with bench/loadgen: time to first token and to
+     the end of the stream, measured from each request's due time;
+  3. 1,000 concurrent open streams (each lasting about 20 s): the gateway's peak RSS and CPU;
+  4. start-up time and idle RSS.
 
-Writes a markdown table to stdout and the raw numbers to bench/results/gateway-<date>.json.
+Writes markdown tables to stdout and to bench/results/<date>.md, and the raw numbers to
+bench/results/<date>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS and
+BENCH_LITELLM=0 (skip LiteLLM) change the run.
 """
 
 from __future__ import annotations
@@ -18,26 +23,65 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 OHA = os.environ.get("OHA", "oha")
-RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000").split(",")]
+LOADGEN = str(RELEASE / "loadgen")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 32}
+RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000").split(",")]
+STREAM_RATES = [int(r) for r in os.environ.get("BENCH_STREAM_RATES", "100,250,500").split(",")]
+OPEN_STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
+WITH_LITELLM = os.environ.get("BENCH_LITELLM", "1") != "0"
+if WITH_LITELLM:
+    import litellm_proxy  # bench/litellm_proxy.py
+MODEL = "openai/gpt-4o-mini"
+MESSAGES = [{"role": "user", "content": "Say hello in five words."}]
+CHAT = {"model": MODEL, "messages": MESSAGES, "max_tokens": 32}
+STREAM = {"model": MODEL, "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
+# mock-upstream's default knobs per scenario: 8 words for a chat; 50 chunks for a stream; 50
+# chunks at 2.5 tokens/s (about 20 s) for the open streams.
+MOCK_CHAT = ""
+MOCK_STREAM = "chunks=50,tokens=50"
+MOCK_OPEN = "chunks=50,tokens=50,tps=2.5"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def start(args: List[str], ready: str, env: Optional[Dict[str, str]] = None) -> "tuple[subprocess.Popen[bytes], str, float]":
+class Target:
+    """One server the load is sent to: its process, its chat URL and the key it checks."""
+
+    def __init__(self, name: str, proc: "subprocess.Popen[bytes]", url: str, key: str, startup_s: float,
+                 stopper: "Optional[Callable[[subprocess.Popen[bytes]], None]]" = None) -> None:
+        self.name, self.proc, self.url, self.key, self.startup_s, self.stopper = name, proc, url, key, startup_s, stopper
+
+    def stop(self) -> None:
+        """Stops the process (and its children) and waits for it."""
+        if self.stopper:
+            self.stopper(self.proc)
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def start(args: List[str], ready: str, env: Optional[Dict[str, str]] = None) -> "Tuple[subprocess.Popen[bytes], str, float]":
     """Starts a process; returns it, the URL its ready line names, and the seconds until then."""
     t0 = time.perf_counter()
-    log = tempfile.NamedTemporaryFile(delete=False)
+    log = tempfile.NamedTemporaryFile(delete=False, prefix="aihub-bench-", suffix=".log")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     while time.perf_counter() - t0 < 60:
         text = Path(log.name).read_text(errors="replace")
@@ -46,18 +90,55 @@ def start(args: List[str], ready: str, env: Optional[Dict[str, str]] = None) -> 
             return proc, m.group(1), time.perf_counter() - t0
         if proc.poll() is not None:
             raise RuntimeError(f"{args[0]} exited:\n{text}")
-        time.sleep(0.005)
+        time.sleep(0.002)
     raise RuntimeError(f"{args[0]} did not start")
 
 
+def tree(pid: int) -> List[int]:
+    """The process and all its descendants (LiteLLM's workers are child processes)."""
+    children: Dict[int, List[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the process tree, MiB."""
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of the process tree so far."""
+    total = 0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
 
 
 def api(base: str, method: str, path: str, body: Any = None, bearer: Optional[str] = None) -> Any:
+    """A JSON call to the gateway's management API."""
     req = urllib.request.Request(f"{base}{path}", method=method, data=None if body is None else json.dumps(body).encode())
     req.add_header("content-type", "application/json")
     if bearer:
@@ -66,41 +147,95 @@ def api(base: str, method: str, path: str, body: Any = None, bearer: Optional[st
         return json.loads(r.read() or b"null")
 
 
-def oha(url: str, key: str, rate: int) -> Dict[str, Any]:
-    """One fixed-rate run; oha's JSON summary."""
-    args = [OHA, "--no-tui", "--output-format", "json", "-z", f"{SECONDS}s", "-q", str(rate), "--latency-correction",
-            "-c", "64", "-m", "POST", "-H", f"authorization: Bearer {key}", "-T", "application/json", "-d", json.dumps(BODY), url]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
-
-
-def summary(run: Dict[str, Any]) -> Dict[str, Any]:
-    """Requests per second, latency percentiles (ms), successes, failures by status or error."""
+def oha(target: Target, rate: Optional[int]) -> Dict[str, Any]:
+    """One oha run of SECONDS: at a fixed rate (coordinated-omission corrected) or, without a
+    rate, as fast as 64 connections go."""
+    args = [OHA, "--no-tui", "--output-format", "json", "-z", f"{SECONDS}s", "-c", "64", "-m", "POST",
+            "-H", f"authorization: Bearer {target.key}", "-T", "application/json", "-d", json.dumps(CHAT)]
+    if rate:
+        args += ["-q", str(rate), "--latency-correction"]
+    out = subprocess.run(args + [target.url], check=True, capture_output=True, text=True).stdout
+    run = json.loads(out)
     pct = run["latencyPercentiles"]
     statuses = run.get("statusCodeDistribution", {})
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))
+    kinds = run.get("errorDistribution", {})
     return {
-        "rps": run["summary"]["requestsPerSec"],
-        "p50_ms": pct["p50"] * 1000,
-        "p90_ms": pct["p90"] * 1000,
-        "p99_ms": pct["p99"] * 1000,
-        "p99.9_ms": pct["p99.9"] * 1000,
+        "rps": ok / SECONDS,
+        "p50_ms": pct["p50"] * 1000, "p90_ms": pct["p90"] * 1000, "p99_ms": pct["p99"] * 1000, "p99.9_ms": pct["p99.9"] * 1000,
         "ok": ok,
         # oha cancels the requests still in flight when the run's time is up: not failures.
-        "errors": sum(statuses.values()) - ok
-        + sum(n for kind, n in run.get("errorDistribution", {}).items() if kind != "aborted due to deadline"),
+        "errors": sum(statuses.values()) - ok + sum(n for kind, n in kinds.items() if kind != "aborted due to deadline"),
         "statuses": statuses,
-        "error_kinds": run.get("errorDistribution", {}),
+        "error_kinds": kinds,
     }
 
 
-def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="aihub-bench-"))
-    mock, mock_url, _ = start([str(RELEASE / "mock-upstream"), "--listen", "127.0.0.1:0", "--no-record"], r"listening on (http://[0-9.:]+)")
-    config = work / "aihub.toml"
-    config.write_text(f"""
+def loadgen(target: Target, rate: float, requests: int, timeout_s: float = 60) -> Dict[str, Any]:
+    """One bench/loadgen run of streamed chats; its JSON report."""
+    args = [LOADGEN, target.url, "--key", target.key, "--stream", "--rate", str(rate), "--requests", str(requests),
+            "--timeout", str(timeout_s), "--body", json.dumps(STREAM)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    report = json.loads(out)
+    report["errors_total"] = sum(report["errors"].values()) + report["not_sent"]
+    return report
+
+
+def sampled(target: Target, work: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    """Runs `work` while sampling the target's RSS every 100 ms: peak RSS and CPU per second."""
+    peak = [rss_mib(target.proc.pid)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak.append(rss_mib(target.proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    cpu0, t0 = cpu_s(target.proc.pid), time.perf_counter()
+    sampler.start()
+    try:
+        result = work()
+    finally:
+        done.set()
+        sampler.join()
+    wall = time.perf_counter() - t0
+    result["peak_rss_mib"] = max(peak)
+    result["cpu_cores"] = (cpu_s(target.proc.pid) - cpu0) / wall
+    return result
+
+
+class Bench:
+    """The processes of one run: mock-upstream, AI Hub's gateway and LiteLLM, restarted per scenario."""
+
+    def __init__(self) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="aihub-bench-"))
+        self.master = "bench-master-key-0123456789"
+        self.key = ""
+        self.mock: Optional[Target] = None
+        self.aihub: Optional[Target] = None
+        self.litellm: Optional[Target] = None
+
+    def targets(self) -> List[Target]:
+        """direct (mock-upstream), aihub and, when enabled, litellm."""
+        return [t for t in (self.mock, self.aihub, self.litellm) if t]
+
+    def stop(self) -> None:
+        """Stops every process."""
+        for t in self.targets():
+            t.stop()
+        self.mock = self.aihub = self.litellm = None
+
+    def up(self, scenario: str) -> None:
+        """(Re)starts all three with mock-upstream answering every request with `scenario`."""
+        self.stop()
+        proc, url, startup = start([str(RELEASE / "mock-upstream"), "--listen", "127.0.0.1:0", "--no-record", "--scenario", scenario],
+                                   r"listening on (http://[0-9.:]+)")
+        mock_url = url
+        self.mock = Target("direct", proc, f"{url}/v1/chat/completions", "sk-bench", startup)
+        config = self.work / "aihub.toml"
+        config.write_text(f"""
 listen = "127.0.0.1:0"
-database_url = "sqlite://{work}/aihub.db"
+database_url = "sqlite://{self.work}/aihub.db"
 upstream_max_retries = 0
 
 [providers.openai]
@@ -118,65 +253,159 @@ max_concurrent = 100000
 [limits]
 default_plan = "bench"
 """)
-    master = "bench-master-key-0123456789"
-    env = {"AIHUB_CONFIG": str(config), "AIHUB_LOG": "warn", "AIHUB_MASTER_KEY": master}
-    # Start-up: from process start to the gateway's "listening" line (migrations included).
-    gw, gw_url, startup = start([str(RELEASE / "aihub-server"), "serve"], r"listening on (http://[0-9.:]+)", env)
-    base = f"{gw_url}/api/v1"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{gw_url}/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.01)
-    time.sleep(1)
-    idle = rss_mib(gw.pid)
-    user = api(base, "POST", "/auth/register", {"email": "bench@example.com", "password": "bench-password"})
-    # Registration puts users on the free plan; the benchmark's plan has room for every rate.
-    api(base, "PUT", f"/admin/users/{user['id']}/plan", {"plan": "bench"}, bearer=master)
-    token = api(base, "POST", "/auth/login", {"email": "bench@example.com", "password": "bench-password"})["token"]
-    created = api(base, "POST", "/auth/api-keys", {"name": "bench"}, bearer=token)
-    api(base, "PUT", f"/auth/api-keys/{created['id']}/budget", {"hard_limit": "1000000", "period": "monthly"}, bearer=token)
-    key = created["key"]
+        env = {"AIHUB_CONFIG": str(config), "AIHUB_LOG": "warn", "AIHUB_MASTER_KEY": self.master}
+        # Start-up: from process start to the "listening" line (migrations included).
+        proc, url, startup = start([str(RELEASE / "aihub-server"), "serve"], r"listening on (http://[0-9.:]+)", env)
+        self.gw_url = url
+        if not self.key:
+            self.key = self.account(url)
+        self.aihub = Target("aihub", proc, f"{url}/v1/chat/completions", self.key, startup)
+        if WITH_LITELLM:
+            # LiteLLM's documentation: as many workers as cores.
+            proc, base, key, startup = litellm_proxy.start(mock_url, self.work, workers=os.cpu_count() or 1)
+            self.litellm = Target("litellm", proc, f"{base}/v1/chat/completions", key, startup, litellm_proxy.stop)
 
+    def warm(self) -> None:
+        """Sends 200 requests to each target before measuring."""
+        # Warm every path (connections, the SQLite file, the key cache, Python imports).
+        for t in self.targets():
+            subprocess.run([OHA, "--no-tui", "-n", "200", "-c", "8", "-m", "POST", "-H", f"authorization: Bearer {t.key}",
+                            "-T", "application/json", "-d", json.dumps(CHAT), t.url], check=True, capture_output=True)
+
+    def account(self, url: str) -> str:
+        """A user on the benchmark plan and an API key with a monthly budget; returns the key."""
+        base = f"{url}/api/v1"
+        user = api(base, "POST", "/auth/register", {"email": "bench@example.com", "password": "bench-password"})
+        # Registration puts users on the free plan; the benchmark's plan has room for every rate.
+        api(base, "PUT", f"/admin/users/{user['id']}/plan", {"plan": "bench"}, bearer=self.master)
+        self.token = api(base, "POST", "/auth/login", {"email": "bench@example.com", "password": "bench-password"})["token"]
+        created = api(base, "POST", "/auth/api-keys", {"name": "bench"}, bearer=self.token)
+        api(base, "PUT", f"/auth/api-keys/{created['id']}/budget", {"hard_limit": "1000000", "period": "monthly"}, bearer=self.token)
+        return created["key"]
+
+
+def idle(bench: Bench) -> Dict[str, Any]:
+    """Start-up time and RSS one second after start, per gateway (fresh processes)."""
+    bench.up(MOCK_CHAT)
+    time.sleep(1)
+    out = {t.name: {"startup_s": t.startup_s, "idle_rss_mib": rss_mib(t.proc.pid)} for t in bench.targets() if t.name != "direct"}
+    bench.warm()
+    return out
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 streams hold 2,000 sockets at the gateway
+    bench = Bench()
     results: Dict[str, Any] = {
         "date": datetime.date.today().isoformat(),
-        "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release()},
-        "versions": {"oha": subprocess.run([OHA, "--version"], capture_output=True, text=True).stdout.strip(), "rustc": subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()},
+        "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(), "memory_gib": mem_gib()},
+        "versions": versions(),
         "seconds_per_run": SECONDS,
-        "gateway": {"startup_s": startup, "idle_rss_mib": idle},
-        "non_stream": [],
     }
-    # Warm both paths (connections, the SQLite file, the key cache) before measuring.
-    oha_warm = [OHA, "--no-tui", "-n", "200", "-c", "8", "-m", "POST", "-H", f"authorization: Bearer {key}", "-T", "application/json", "-d", json.dumps(BODY)]
-    subprocess.run(oha_warm + [f"{mock_url}/v1/chat/completions"], check=True, capture_output=True)
-    subprocess.run(oha_warm + [f"{gw_url}/v1/chat/completions"], check=True, capture_output=True)
-    for rate in RATES:
-        direct = summary(oha(f"{mock_url}/v1/chat/completions", "sk-bench", rate))
-        through = summary(oha(f"{gw_url}/v1/chat/completions", key, rate))
-        rss = rss_mib(gw.pid)
-        results["non_stream"].append({"rate": rate, "direct": direct, "gateway": through, "gateway_rss_mib_after": rss})
-    records = api(base, "GET", "/usage/current", bearer=token)
-    results["usage_records_requests"] = records.get("requests")
-    gw.terminate()
-    mock.terminate()
-    gw.wait(10)
-    mock.wait(10)
+    try:
+        results["idle"] = idle(bench)
+        results["non_stream"] = []
+        for rate in RATES:
+            row: Dict[str, Any] = {"rate": rate}
+            for t in bench.targets():
+                row[t.name] = oha(t, rate)
+                row[t.name]["rss_mib_after"] = rss_mib(t.proc.pid)
+            results["non_stream"].append(row)
+            print(f"non-stream {rate}/s done", file=sys.stderr)
+        results["max_throughput"] = {t.name: sampled(t, lambda t=t: oha(t, None)) for t in bench.targets()}
+        print("max throughput done", file=sys.stderr)
 
-    out = ROOT / "bench" / "results" / f"gateway-{results['date']}.json"
+        bench.up(MOCK_STREAM)
+        bench.warm()
+        results["stream"] = []
+        for rate in STREAM_RATES:
+            row = {"rate": rate}
+            for t in bench.targets():
+                row[t.name] = loadgen(t, rate, rate * SECONDS)
+            results["stream"].append(row)
+            print(f"stream {rate}/s done", file=sys.stderr)
+
+        bench.up(MOCK_OPEN)  # not warmed: a chat takes about 13 s here, and no latency is measured
+        results["open_streams"] = {"streams": OPEN_STREAMS}
+        for t in bench.targets():
+            # Opened over 5 s, each lasting about 20 s: all are open together for about 15 s.
+            results["open_streams"][t.name] = sampled(t, lambda t=t: loadgen(t, OPEN_STREAMS / 5, OPEN_STREAMS, 120))
+            print(f"open streams at {t.name} done", file=sys.stderr)
+        results["usage_records"] = api(f"{bench.gw_url}/api/v1", "GET", "/usage/current", bearer=bench.token).get("requests")
+    finally:
+        bench.stop()
+
+    out = ROOT / "bench" / "results" / f"{results['date']}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"machine: {results['machine']}; {results['versions']}")
-    print(f"gateway start-up to listening: {startup * 1000:.0f} ms; idle RSS {idle:.1f} MiB")
-    print(f"requests the gateway recorded this month: {results['usage_records_requests']}")
-    print()
-    print("| rate (req/s) | direct p50 / p99 / p99.9 (ms) | gateway p50 / p99 / p99.9 (ms) | added p50 / p99 (ms) | gateway achieved req/s | errors | RSS after (MiB) |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results["non_stream"]:
-        d, g = r["direct"], r["gateway"]
-        print(f"| {r['rate']} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} / {d['p99.9_ms']:.2f} | {g['p50_ms']:.2f} / {g['p99_ms']:.2f} / {g['p99.9_ms']:.2f} | "
-              f"{g['p50_ms'] - d['p50_ms']:.2f} / {g['p99_ms'] - d['p99_ms']:.2f} | {g['rps']:.0f} | {g['errors']} | {r['gateway_rss_mib_after']:.1f} |")
-    print(f"\nraw numbers: {out.relative_to(ROOT)}")
+    report = markdown(results)
+    (out.with_suffix(".md")).write_text(report)
+    print(report)
+    print(f"raw numbers: {out.relative_to(ROOT)}; tables: {out.with_suffix('.md').relative_to(ROOT)}")
+
+
+def markdown(r: Dict[str, Any]) -> str:
+    """The report's tables."""
+    names = [n for n in ("aihub", "litellm") if n in r["idle"]]
+    lines = [f"Machine: {r['machine']['cores']} cores, {r['machine']['cpu']}, {r['machine']['memory_gib']:.0f} GiB, Linux {r['machine']['kernel']}.",
+             "Versions: " + "; ".join(f"{k} {v}" for k, v in r["versions"].items()) + ".",
+             f"{r['seconds_per_run']} s per run. \"Added\" is the gateway's figure minus calling mock-upstream directly in the same run.", ""]
+    lines += ["### Start-up and idle memory", "", "| gateway | start-up (ms) | idle RSS (MiB) |", "|---|---|---|"]
+    for n in names:
+        lines.append(f"| {n} | {r['idle'][n]['startup_s'] * 1000:.0f} | {r['idle'][n]['idle_rss_mib']:.1f} |")
+    lines += ["", "### Non-stream chat at fixed rates (oha, latency from each request's due time)", "",
+              "| rate (req/s) | target | p50 / p90 / p99 / p99.9 (ms) | added p50 / p99 (ms) | achieved req/s | errors | RSS after (MiB) |",
+              "|---|---|---|---|---|---|---|"]
+    for row in r["non_stream"]:
+        d = row["direct"]
+        for n in ["direct"] + names:
+            x = row[n]
+            added = "" if n == "direct" else f"{x['p50_ms'] - d['p50_ms']:.2f} / {x['p99_ms'] - d['p99_ms']:.2f}"
+            rss = "" if n == "direct" else f"{x['rss_mib_after']:.1f}"
+            lines.append(f"| {row['rate']} | {n} | {x['p50_ms']:.2f} / {x['p90_ms']:.2f} / {x['p99_ms']:.2f} / {x['p99.9_ms']:.2f} | {added} | {x['rps']:.0f} | {x['errors']} | {rss} |")
+    lines += ["", "### Maximum throughput, non-stream chat (oha, 64 connections, no rate)", "",
+              "| target | req/s | p50 / p99 (ms) | errors | peak RSS (MiB) | CPU (cores) |", "|---|---|---|---|---|---|"]
+    for n in ["direct"] + names:
+        x = r["max_throughput"][n]
+        lines.append(f"| {n} | {x['rps']:.0f} | {x['p50_ms']:.2f} / {x['p99_ms']:.2f} | {x['errors']} | {x['peak_rss_mib']:.1f} | {x['cpu_cores']:.2f} |")
+    if "litellm" in names:
+        ratio = r["max_throughput"]["aihub"]["rps"] / max(r["max_throughput"]["litellm"]["rps"], 1e-9)
+        lines += ["", f"AI Hub's maximum throughput is {ratio:.1f}× LiteLLM's."]
+    lines += ["", "### Streamed chat, 50 chunks, at fixed rates (bench/loadgen, from each request's due time)", "",
+              "| rate (streams/s) | target | first token p50 / p99 (ms) | last token p50 / p99 / p99.9 (ms) | added first p50 / p99 | added last p50 / p99 | achieved/s | errors |",
+              "|---|---|---|---|---|---|---|---|"]
+    for row in r["stream"]:
+        d = row["direct"]
+        for n in ["direct"] + names:
+            x = row[n]
+            f, l = x.get("ttft_ms"), x.get("latency_ms")
+            if not f or not l:
+                lines.append(f"| {row['rate']} | {n} | – | – | | | {x['achieved_rps']:.0f} | {x['errors_total']} |")
+                continue
+            added_f = "" if n == "direct" else f"{f['p50'] - d['ttft_ms']['p50']:.2f} / {f['p99'] - d['ttft_ms']['p99']:.2f}"
+            added_l = "" if n == "direct" else f"{l['p50'] - d['latency_ms']['p50']:.2f} / {l['p99'] - d['latency_ms']['p99']:.2f}"
+            lines.append(f"| {row['rate']} | {n} | {f['p50']:.2f} / {f['p99']:.2f} | {l['p50']:.2f} / {l['p99']:.2f} / {l['p99.9']:.2f} | {added_f} | {added_l} | {x['achieved_rps']:.0f} | {x['errors_total']} |")
+    o = r["open_streams"]
+    lines += ["", f"### {o['streams']:,} concurrent open streams (50 chunks at 2.5 tokens/s each, opened over 5 s)", "",
+              "| target | completed | errors | first token p50 / p99 (ms) | peak RSS (MiB) | CPU (cores, over the run) |", "|---|---|---|---|---|---|"]
+    for n in ["direct"] + names:
+        x = o[n]
+        f = x.get("ttft_ms") or {"p50": float("nan"), "p99": float("nan")}
+        lines.append(f"| {n} | {x['ok']} | {x['errors_total']} | {f['p50']:.2f} / {f['p99']:.2f} | {x['peak_rss_mib']:.1f} | {x['cpu_cores']:.2f} |")
+    lines += ["", f"Usage records the gateway wrote this month: {r.get('usage_records')}.", ""]
+    return "\n".join(lines)
+
+
+def versions() -> Dict[str, str]:
+    """Versions of the tools and servers measured."""
+    def first_line(args: List[str]) -> str:
+        return subprocess.run(args, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    out = {"aihub-server": first_line([str(RELEASE / "aihub-server"), "--version"]), "oha": first_line([OHA, "--version"]),
+           "rustc": first_line(["rustc", "--version"])}
+    if WITH_LITELLM:
+        out["litellm"] = litellm_proxy.version()
+    return out
 
 
 def cpu_model() -> str:
@@ -184,6 +413,13 @@ def cpu_model() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def mem_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
 
 
 if __name__ == "__main__":

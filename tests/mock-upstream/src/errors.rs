@@ -284,8 +284,9 @@ impl Call {
         model: &str,
         auth_error: Option<Response>,
     ) -> Result<Self, Response> {
-        let (scenario, model) = Scenario::from_request(headers, model)
-            .map_err(|e| ApiError::invalid(format!("mock-upstream: {e}")).render(dialect))?;
+        let (scenario, model) =
+            Scenario::from_request_over(&app.config.scenario, headers, model)
+                .map_err(|e| ApiError::invalid(format!("mock-upstream: {e}")).render(dialect))?;
         if let Some(delay) = scenario.latency() {
             tokio::time::sleep(delay).await;
         }

@@ -23,6 +23,10 @@ struct Args {
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Knobs applied to every request before its own `x-mock` header and model suffix
+    /// (for benchmarks: `--scenario chunks=50`).
+    #[arg(long, default_value = "")]
+    scenario: String,
 }
 
 fn main() -> ExitCode {
@@ -58,7 +62,12 @@ async fn run(args: Args) -> std::io::Result<()> {
     let config = MockConfig {
         record: !args.no_record,
         require_key: !args.no_require_key,
+        scenario: args.scenario,
     };
+    let mut probe = mock_upstream::Scenario::default();
+    if let Err(error) = probe.apply(&config.scenario) {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, error));
+    }
     mock_upstream::serve_until(listener, config, shutdown_signal()).await
 }
 

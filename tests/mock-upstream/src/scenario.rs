@@ -82,12 +82,27 @@ impl Scenario {
     /// Keys from the model suffix override the header's. A suffix without `=` is part of the model
     /// name (Vertex-style `claude-3@20240620`), not a scenario.
     pub fn from_request(headers: &HeaderMap, model: &str) -> Result<(Self, String), String> {
+        Self::from_request_over("", headers, model)
+    }
+
+    /// As [`Scenario::from_request`], starting from the server's default knobs (`defaults`),
+    /// which the header and the suffix override.
+    pub fn from_request_over(
+        defaults: &str,
+        headers: &HeaderMap,
+        model: &str,
+    ) -> Result<(Self, String), String> {
         let mut scenario = Self::default();
+        scenario.apply(defaults)?;
+        scenario.raw.push_str(defaults);
         if let Some(value) = headers.get(SCENARIO_HEADER) {
             let text = value
                 .to_str()
                 .map_err(|_| "x-mock header is not visible ASCII".to_owned())?;
             scenario.apply(text)?;
+            if !scenario.raw.is_empty() {
+                scenario.raw.push(',');
+            }
             scenario.raw.push_str(text);
         }
         let bare = match model.split_once('@') {

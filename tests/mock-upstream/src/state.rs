@@ -28,6 +28,8 @@ pub struct MockConfig {
     pub record: bool,
     /// Answer 401 (in the provider's shape) when a request carries no API key.
     pub require_key: bool,
+    /// Knobs applied to every request before its own (`chunks=50,tps=100`); empty for none.
+    pub scenario: String,
 }
 
 impl Default for MockConfig {
@@ -35,6 +37,7 @@ impl Default for MockConfig {
         Self {
             record: true,
             require_key: true,
+            scenario: String::new(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{client, parse_sse, read_body, server};
+use crate::common::{client, parse_sse, read_body, server, server_with};
 
 fn chat(s: &mock_upstream::MockServer, model: &str, stream: bool) -> reqwest::RequestBuilder {
     client()
@@ -374,4 +374,29 @@ async fn unknown_knob_is_a_400() {
             .unwrap()
             .contains("unknown mock knob 'stauts'")
     );
+}
+
+#[tokio::test]
+async fn server_default_scenario_applies_under_the_requests_own_knobs() {
+    let s = server_with(mock_upstream::MockConfig {
+        scenario: "chunks=3,tokens=3".into(),
+        ..Default::default()
+    })
+    .await;
+    let (body, _) = read_body(chat(&s, "gpt-4o-mini", true).send().await.unwrap()).await;
+    let events = parse_sse(&body);
+    assert_eq!(contents(&events).len(), 3, "the server's chunks=3 applies");
+    let response = chat(&s, "gpt-4o-mini@chunks=5,tokens=5", true)
+        .send()
+        .await
+        .unwrap();
+    let (body, _) = read_body(response).await;
+    let events = parse_sse(&body);
+    assert_eq!(contents(&events).len(), 5, "the model suffix overrides it");
+    let r = chat(&s, "gpt-4o-mini", false)
+        .header("x-mock", "status=503")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "the header adds to it");
 }

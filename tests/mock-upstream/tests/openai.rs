@@ -365,6 +365,7 @@ async fn api_key_is_checked() {
     let open = server_with(mock_upstream::MockConfig {
         record: true,
         require_key: false,
+        ..Default::default()
     })
     .await;
     let url = format!("{}/chat/completions", open.openai_base());

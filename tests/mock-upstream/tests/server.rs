@@ -70,6 +70,7 @@ async fn recording_can_be_disabled_and_is_bounded() {
     let quiet = server_with(MockConfig {
         record: false,
         require_key: true,
+        ..Default::default()
     })
     .await;
     client()
