@@ -70,7 +70,11 @@ impl Background {
 impl AppState {
     /// Connects the store, builds the client and starts the usage writer.
     pub async fn start(config: Config, clock: Option<Clock>) -> Result<(Self, Background), String> {
-        let store = Store::connect(&config.database_url)
+        let options = crate::store::StoreOptions {
+            key_cache_ttl: config.key_cache_ttl,
+            ..crate::store::StoreOptions::default()
+        };
+        let store = Store::connect_with(&config.database_url, &options)
             .await
             .map_err(|e| e.to_string())?;
         Self::with_store(config, store, clock).await

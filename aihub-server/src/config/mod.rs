@@ -54,6 +54,8 @@ pub struct Config {
     pub upstream_max_retries: u32,
     /// Lifetime of a management session token.
     pub session_ttl: Duration,
+    /// How long a key, its owner's plan and its budgets are kept in memory after a read.
+    pub key_cache_ttl: Duration,
     /// Providers by id.
     pub providers: BTreeMap<String, ProviderSettings>,
     /// The catalog: built-in plus the configuration's additions.
@@ -198,6 +200,7 @@ impl Config {
             upstream_connect_timeout: secs(raw.upstream_connect_timeout_secs, 10),
             upstream_max_retries: raw.upstream_max_retries.unwrap_or(2),
             session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
+            key_cache_ttl: secs(raw.key_cache_secs, 5),
             providers,
             catalog,
             plans,

@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub upstream_max_retries: Option<u32>,
     /// Management session lifetime in hours (default 168).
     pub session_ttl_hours: Option<u64>,
+    /// Seconds an API key, its owner's plan and its budgets are kept in memory (default 5; 0: never).
+    pub key_cache_secs: Option<u64>,
     /// Browser origins allowed to call the gateway (CORS); `["*"]` for any. Empty: no
     /// CORS headers, so browsers refuse cross-origin calls (the default).
     #[serde(default)]
@@ -182,6 +184,9 @@ impl RawConfig {
         }
         if let Some(v) = get("AIHUB_SESSION_TTL_HOURS") {
             self.session_ttl_hours = Some(num("AIHUB_SESSION_TTL_HOURS", v)?);
+        }
+        if let Some(v) = get("AIHUB_KEY_CACHE_SECS") {
+            self.key_cache_secs = Some(num("AIHUB_KEY_CACHE_SECS", v)?);
         }
         if let Some(v) = get("AIHUB_LIMITS_TIMEZONE") {
             self.limits.timezone = Some(v);

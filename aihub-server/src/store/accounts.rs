@@ -136,6 +136,7 @@ impl Store {
             .bind(plan)
             .execute(&self.write)
             .await?;
+        self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 
@@ -148,6 +149,7 @@ impl Store {
                 .bind(now)
                 .execute(&self.write)
                 .await?;
+        self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 

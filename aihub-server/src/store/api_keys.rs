@@ -171,6 +171,7 @@ impl Store {
         .bind(now)
         .execute(&self.write)
         .await?;
+        self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 
@@ -195,6 +196,10 @@ impl Store {
         &self,
         key_hash: &str,
     ) -> Result<Option<(ApiKey, String)>, StoreError> {
+        if let Some(kept) = self.hot.key(key_hash) {
+            return Ok(Some(kept));
+        }
+        let generation = self.hot.generation();
         let row = sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
@@ -204,9 +209,14 @@ impl Store {
         .bind(key_hash)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref()
-            .map(|row| Ok((key_from_row(row)?, text(row, "plan")?)))
-            .transpose()
+        let found = row
+            .as_ref()
+            .map(|row| Ok::<_, StoreError>((key_from_row(row)?, text(row, "plan")?)))
+            .transpose()?;
+        if let Some(found) = &found {
+            self.hot.put_key(generation, key_hash, found.clone());
+        }
+        Ok(found)
     }
 
     /// The key with this id, whoever owns it.
@@ -241,6 +251,7 @@ impl Store {
         .bind(limits.max_concurrent.map(i64::from))
         .execute(&self.write)
         .await?;
+        self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 

@@ -174,6 +174,7 @@ impl Store {
         .bind(now)
         .fetch_one(&self.write)
         .await?;
+        self.hot.invalidate();
         budget_from_row(&row)
     }
 
@@ -191,6 +192,7 @@ impl Store {
                 .bind(period.as_str())
                 .execute(&self.write)
                 .await?;
+        self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 
@@ -211,12 +213,17 @@ impl Store {
         rows.iter().map(budget_from_row).collect()
     }
 
-    /// The budgets that apply to a request through `key_id` owned by `user_id`, in one query.
+    /// The budgets that apply to a request through `key_id` owned by `user_id`, in one query
+    /// (or none, while [`StoreOptions::key_cache_ttl`](super::StoreOptions) keeps them).
     pub async fn budgets_for_request(
         &self,
         key_id: Uuid,
         user_id: Uuid,
     ) -> Result<Vec<Budget>, StoreError> {
+        if let Some(kept) = self.hot.budgets(key_id, user_id) {
+            return Ok(kept);
+        }
+        let generation = self.hot.generation();
         let rows = sqlx::query(&format!(
             "SELECT {BUDGET_COLUMNS} FROM budgets \
              WHERE (scope = 'api_key' AND scope_id = $1) OR (scope = 'user' AND scope_id = $2) \
@@ -226,7 +233,13 @@ impl Store {
         .bind(user_id.to_string())
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(budget_from_row).collect()
+        let budgets = rows
+            .iter()
+            .map(budget_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.hot
+            .put_budgets(generation, key_id, user_id, budgets.clone());
+        Ok(budgets)
     }
 
     /// Notes that the soft-limit alert of `budget_id` for the period starting at

@@ -14,6 +14,10 @@
 //!   the gateway being killed (`kill -9`, a crash); surviving power loss or a kernel crash needs
 //!   `sqlite://aihub.db?synchronous=full` (each commit then waits for fsync of the WAL).
 //!   SQLite's own URL options (`mode`, `cache`, `immutable`, `vfs`) pass through.
+//!   Commits never copy the WAL back into the database file themselves (`wal_autocheckpoint`
+//!   is off): that copy waits for the disk, and doing it inside a commit stalled the request
+//!   whose usage record happened to cross the threshold. [`Store::checkpoint`] does it
+//!   instead, on a reader connection, and the usage writer calls it about once a second.
 //! - `sqlite::memory:` — a private in-memory database on a single connection, for tests.
 //! - `postgres://user:password@host:port/database?…` (or `postgresql://`) — every libpq-style
 //!   option sqlx supports (`sslmode`, `application_name`, …).
@@ -24,6 +28,7 @@
 mod accounts;
 mod api_keys;
 mod budgets;
+mod cache;
 mod error;
 mod migrate;
 mod rows;
@@ -31,6 +36,7 @@ mod usage;
 mod usage_report;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -137,6 +143,11 @@ pub struct StoreOptions {
     pub max_connections: Option<u32>,
     /// How long a call waits for a free connection before failing. Default: 5 s.
     pub acquire_timeout: Duration,
+    /// How long an API key, its owner's plan and the budgets that apply to it are kept in
+    /// memory after being read for a request. Changes made through this store drop them at
+    /// once; changes made by another gateway instance show within this time. Zero: read the
+    /// database on every request. Default: 5 s.
+    pub key_cache_ttl: Duration,
 }
 
 impl Default for StoreOptions {
@@ -144,6 +155,7 @@ impl Default for StoreOptions {
         Self {
             max_connections: None,
             acquire_timeout: Duration::from_secs(5),
+            key_cache_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -158,6 +170,10 @@ pub struct Store {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// A SQLite file whose WAL [`Store::checkpoint`] must copy back (commits do not).
+    checkpoints: bool,
+    /// What requests read on every call, kept for [`StoreOptions::key_cache_ttl`].
+    hot: Arc<cache::HotCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -191,6 +207,8 @@ impl Store {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    checkpoints: false,
+                    hot: Arc::new(cache::HotCache::new(options.key_cache_ttl)),
                 }
             }
         };
@@ -206,6 +224,15 @@ impl Store {
     /// Checks that the database answers (for readiness probes).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Copies what the SQLite WAL holds back into the database file, as far as readers allow,
+    /// without blocking writers (`PRAGMA wal_checkpoint(PASSIVE)`); nothing to do elsewhere.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.checkpoints {
+            self.read.execute("PRAGMA wal_checkpoint(PASSIVE)").await?;
+        }
         Ok(())
     }
 
@@ -264,7 +291,8 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, Stor
     // busy_timeout first: switching to WAL takes a lock another process may hold.
     let pragmas: std::sync::Arc<str> = format!(
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
-         PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+         PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
         parsed.synchronous.pragma_value()
     )
     .into();
@@ -300,6 +328,8 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, Stor
         backend: Backend::Sqlite,
         read,
         write,
+        checkpoints: !parsed.memory,
+        hot: Arc::new(cache::HotCache::new(options.key_cache_ttl)),
     })
 }
 

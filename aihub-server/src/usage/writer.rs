@@ -4,19 +4,30 @@
 //! waiting (up to [`MAX_BATCH`]) and inserts them in one transaction, so concurrent requests
 //! share one commit. A batch the database refuses is retried, then appended to a spill file
 //! (fsynced) that is replayed at the next start: a completed request's record is never lost.
+//!
+//! A handler waits for its record's commit and nothing else. Keys' `last_used_at` is written
+//! at most once every [`HOUSEKEEPING_EVERY`] (the latest use of each key, one statement per
+//! key), and so is the SQLite checkpoint, which runs in its own task so that no commit waits
+//! for it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::store::{Store, UsageRecord};
 
 /// Most records committed in one transaction.
 pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 8192;
+/// How often keys' last use is written and the SQLite WAL checkpointed, while there are writes.
+pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
 
 struct Job {
     record: UsageRecord,
@@ -80,20 +91,92 @@ impl UsageWriter {
 
 async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut chores = Housekeeping::new(store.clone());
+    loop {
+        let received = match chores.due_at() {
+            None => rx.recv_many(&mut batch, MAX_BATCH).await,
+            Some(due) => {
+                match tokio::time::timeout_at(due, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                    Ok(received) => received,
+                    Err(_) => {
+                        chores.run().await;
+                        continue;
+                    }
+                }
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let records: Vec<UsageRecord> = batch.iter().map(|j| j.record.clone()).collect();
         write_batch(&store, &spill, &records).await;
-        let touched: Vec<(uuid::Uuid, i64)> = records
-            .iter()
-            .filter_map(|r| r.api_key_id.map(|k| (k, r.created_at)))
-            .collect();
-        if let Err(e) = store.touch_api_keys(&touched).await {
-            tracing::warn!(error = %e, "could not update keys' last use");
-        }
         for job in batch.drain(..) {
             if let Some(done) = job.done {
                 let _ = done.send(());
             }
+        }
+        chores.note(&records);
+        if chores.due_at().is_some_and(|due| due <= Instant::now()) {
+            chores.run().await;
+        }
+    }
+    chores.run().await;
+}
+
+/// What the writer does after records, at most once every [`HOUSEKEEPING_EVERY`].
+struct Housekeeping {
+    store: Store,
+    /// The latest use of each key since the last run.
+    last_use: HashMap<uuid::Uuid, i64>,
+    /// Records written since the last run, and when the first of them was.
+    since: Option<Instant>,
+    /// A checkpoint task is running.
+    checkpointing: Arc<AtomicBool>,
+}
+
+impl Housekeeping {
+    fn new(store: Store) -> Self {
+        Self {
+            store,
+            last_use: HashMap::new(),
+            since: None,
+            checkpointing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Notes records just committed.
+    fn note(&mut self, records: &[UsageRecord]) {
+        for r in records {
+            if let Some(key) = r.api_key_id {
+                let at = self.last_use.entry(key).or_insert(r.created_at);
+                *at = (*at).max(r.created_at);
+            }
+        }
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    /// When the next run is due, if anything was written since the last.
+    fn due_at(&self) -> Option<Instant> {
+        self.since.map(|t| t + HOUSEKEEPING_EVERY)
+    }
+
+    /// Writes keys' last use, then starts a checkpoint unless one is still running.
+    async fn run(&mut self) {
+        if self.since.take().is_none() {
+            return;
+        }
+        let touched: Vec<(uuid::Uuid, i64)> = self.last_use.drain().collect();
+        if let Err(e) = self.store.touch_api_keys(&touched).await {
+            tracing::warn!(error = %e, "could not update keys' last use");
+        }
+        if !self.checkpointing.swap(true, Ordering::AcqRel) {
+            let (store, flag) = (self.store.clone(), self.checkpointing.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(error = %e, "database checkpoint failed; the next one retries");
+                }
+                flag.store(false, Ordering::Release);
+            });
         }
     }
 }

@@ -40,6 +40,8 @@ mod connect;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod hot_cache;
+#[cfg(test)]
 mod usage;
 #[cfg(test)]
 mod usage_reports;

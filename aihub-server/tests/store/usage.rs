@@ -229,3 +229,42 @@ async fn a_failing_batch_stores_nothing(db: TestDb) {
     assert_eq!(all_records(&db, &user).await, vec![]);
     assert_eq!(db.store.insert_usage(&good).await.unwrap(), 150);
 }
+
+/// SQLite: a commit never copies the WAL back into the database file (that waits for the
+/// disk, inside some unlucky request); `Store::checkpoint` does, and loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_leave_the_copy_to_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::sqlite_url(dir.path());
+    let store = aihub_server::store::Store::connect(&url).await.unwrap();
+    let db = TestDb {
+        store: store.clone(),
+        url,
+        backend: aihub_server::store::Backend::Sqlite,
+    };
+    let user = db.user().await;
+    let file = dir.path().join("aihub.db");
+    let size = || std::fs::metadata(&file).unwrap().len();
+    let before = size();
+    // About 6 MB of pages: SQLite's default would have checkpointed after 4 MB (1,000 pages).
+    let now = crate::harness::now_ms();
+    for batch in 0..40 {
+        let records: Vec<UsageRecord> = (0..500)
+            .map(|i| record(&user, now + batch * 500 + i, "gpt-4o-mini"))
+            .collect();
+        store.insert_usage(&records).await.unwrap();
+    }
+    let wal = std::fs::metadata(dir.path().join("aihub.db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal > 4_096_000, "the WAL holds the commits: {wal} bytes");
+    assert_eq!(size(), before, "no commit copied the WAL back");
+
+    store.checkpoint().await.unwrap();
+    assert!(
+        size() > before + 4_096_000,
+        "the checkpoint copied it: {} bytes, from {before}",
+        size()
+    );
+    assert_eq!(all_records(&db, &user).await.len(), 20_000);
+}

@@ -1,0 +1,188 @@
+//! The in-memory copies of keys, plans and budgets that requests read: changes made through a
+//! store show at once; changes made through another store on the same database show within
+//! `key_cache_ttl`, and at once with a zero time to live.
+
+use std::time::Duration;
+
+use aihub_server::store::{
+    BudgetPeriod, BudgetScope, NewApiKey, NewBudget, Store, StoreOptions, User,
+};
+
+use crate::harness::{TestDb, now_ms};
+
+on_both_backends!(
+    changes_through_the_store_show_at_once,
+    another_instance_sees_changes_within_the_time_to_live,
+);
+
+fn key(user: &User, hash: &str) -> NewApiKey {
+    NewApiKey {
+        user_id: user.id,
+        organization_id: user.organization_id,
+        team_id: None,
+        name: "hot".into(),
+        prefix: "ai-hub-hot".into(),
+        key_hash: hash.to_owned(),
+        expires_at: None,
+    }
+}
+
+fn budget(user: &User, nanos: i64) -> NewBudget {
+    NewBudget {
+        scope: BudgetScope::User,
+        scope_id: user.id,
+        period: BudgetPeriod::Monthly,
+        currency: "USD".into(),
+        hard_limit_nanos: Some(nanos),
+        soft_limit_nanos: None,
+    }
+}
+
+async fn changes_through_the_store_show_at_once(db: TestDb) {
+    let user = db.user().await;
+    let created = db.store.create_api_key(key(&user, "hot-1")).await.unwrap();
+    let (first, plan) = db
+        .store
+        .api_key_for_request("hot-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.id, first.revoked_at), (created.id, None));
+    assert!(
+        db.store
+            .budgets_for_request(created.id, user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    db.store.set_user_plan(user.id, "pro").await.unwrap();
+    let (_, now_plan) = db
+        .store
+        .api_key_for_request("hot-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(plan, "pro");
+    assert_eq!(now_plan, "pro", "a new plan applies to the next request");
+
+    db.store.put_budget(&budget(&user, 7)).await.unwrap();
+    let budgets = db
+        .store
+        .budgets_for_request(created.id, user.id)
+        .await
+        .unwrap();
+    assert_eq!(budgets.len(), 1, "a new budget applies to the next request");
+
+    let now = now_ms();
+    assert!(
+        db.store
+            .revoke_api_key(user.id, created.id, now)
+            .await
+            .unwrap()
+    );
+    let (revoked, _) = db
+        .store
+        .api_key_for_request("hot-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        revoked.revoked_at,
+        Some(now),
+        "a revocation applies at once"
+    );
+
+    db.store.disable_user(user.id, now).await.unwrap();
+    assert!(
+        db.store
+            .api_key_for_request("hot-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "a disabled user's keys stop at once"
+    );
+}
+
+async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
+    let ttl = Duration::from_millis(300);
+    let other = |ttl| {
+        let url = db.url.clone();
+        async move {
+            Store::connect_with(
+                &url,
+                &StoreOptions {
+                    key_cache_ttl: ttl,
+                    ..StoreOptions::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let cached = other(ttl).await;
+    let uncached = other(Duration::ZERO).await;
+    let user = db.user().await;
+    let created = db.store.create_api_key(key(&user, "hot-2")).await.unwrap();
+    for store in [&cached, &uncached] {
+        let (read, _) = store.api_key_for_request("hot-2").await.unwrap().unwrap();
+        assert_eq!(read.revoked_at, None);
+        assert!(
+            store
+                .budgets_for_request(created.id, user.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    let now = now_ms();
+    db.store
+        .revoke_api_key(user.id, created.id, now)
+        .await
+        .unwrap();
+    db.store.put_budget(&budget(&user, 9)).await.unwrap();
+
+    let (fresh, _) = uncached
+        .api_key_for_request("hot-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh.revoked_at, Some(now), "no cache: seen at once");
+    assert_eq!(
+        uncached
+            .budgets_for_request(created.id, user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let (kept, _) = cached.api_key_for_request("hot-2").await.unwrap().unwrap();
+    assert_eq!(
+        kept.revoked_at, None,
+        "the other instance still has its copy"
+    );
+    assert!(
+        cached
+            .budgets_for_request(created.id, user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let (expired, _) = cached.api_key_for_request("hot-2").await.unwrap().unwrap();
+    assert_eq!(
+        expired.revoked_at,
+        Some(now),
+        "seen once the copy is older than the time to live"
+    );
+    assert_eq!(
+        cached
+            .budgets_for_request(created.id, user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
