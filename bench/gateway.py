@@ -11,8 +11,8 @@ Scenarios, each with the same request at every target:
   3. 1,000 concurrent open streams (each lasting about 20 s): the gateway's peak RSS and CPU;
   4. start-up time and idle RSS.
 
-Writes markdown tables to stdout and to bench/results/<date>.md, and the raw numbers to
-bench/results/<date>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS and
+Writes markdown tables to stdout and to bench/results/<start time>.md, and the raw numbers to
+bench/results/<start time>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS and
 BENCH_LITELLM=0 (skip LiteLLM) change the run.
 """
 
@@ -316,6 +316,7 @@ def main() -> None:
     bench = Bench()
     results: Dict[str, Any] = {
         "date": datetime.date.today().isoformat(),
+        "started": datetime.datetime.now().strftime("%Y-%m-%dT%H%M"),
         "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(), "memory_gib": mem_gib()},
         "versions": versions(),
         "seconds_per_run": SECONDS,
@@ -355,7 +356,7 @@ def main() -> None:
     finally:
         bench.stop()
 
-    out = ROOT / "bench" / "results" / f"{results['date']}.json"
+    out = ROOT / "bench" / "results" / f"{results['started']}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     report = markdown(results)
