@@ -16,8 +16,9 @@
 //!   SQLite's own URL options (`mode`, `cache`, `immutable`, `vfs`) pass through.
 //!   Commits never copy the WAL back into the database file themselves (`wal_autocheckpoint`
 //!   is off): that copy waits for the disk, and doing it inside a commit stalled the request
-//!   whose usage record happened to cross the threshold. [`Store::checkpoint`] does it
-//!   instead, on a reader connection, and the usage writer calls it about once a second.
+//!   whose usage record happened to cross the threshold (about every 40 commits). The usage
+//!   writer calls [`Store::checkpoint`] instead: about once a second beside the writer, and on
+//!   the writer only when the WAL has grown past 64 MiB.
 //! - `sqlite::memory:` — a private in-memory database on a single connection, for tests.
 //! - `postgres://user:password@host:port/database?…` (or `postgresql://`) — every libpq-style
 //!   option sqlx supports (`sslmode`, `application_name`, …).
@@ -46,6 +47,7 @@ pub use accounts::{User, normalize_email};
 pub use api_keys::{ApiKey, KeyLimits, NewApiKey};
 pub use budgets::{Budget, BudgetPeriod, BudgetScope, NewBudget, Spent};
 pub use error::StoreError;
+
 pub use usage::UsageRecord;
 pub use usage_report::{CostReport, DayCost, ModelCost, UsageFilter, UsageTotals};
 
@@ -132,6 +134,15 @@ impl FromStr for SqliteSync {
             ))),
         }
     }
+}
+
+/// Where [`Store::checkpoint`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// On a reader connection, while commits go on.
+    BesideWriter,
+    /// On the writer connection, between two commits.
+    OnWriter,
 }
 
 /// Connection pool settings; [`Default`] suits a gateway.
@@ -227,13 +238,28 @@ impl Store {
         Ok(())
     }
 
-    /// Copies what the SQLite WAL holds back into the database file, as far as readers allow,
-    /// without blocking writers (`PRAGMA wal_checkpoint(PASSIVE)`); nothing to do elsewhere.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        if self.checkpoints {
-            self.read.execute("PRAGMA wal_checkpoint(PASSIVE)").await?;
+    /// Copies what the SQLite WAL holds back into the database file, as far as readers allow
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`), and returns how many pages the WAL now holds
+    /// (`None` where there is no WAL to copy).
+    ///
+    /// [`Checkpoint::BesideWriter`] runs on a reader connection and never delays a commit, but
+    /// under steady writes it never quite catches up, and SQLite reuses the WAL from its start
+    /// only after a checkpoint that did: run alone, it let the WAL reach 966 MB in 20 s at 2,000
+    /// requests a second. [`Checkpoint::OnWriter`] runs between two commits, so it does catch
+    /// up, and the next commit starts the WAL over; commits wait while it runs.
+    pub async fn checkpoint(&self, mode: Checkpoint) -> Result<Option<u64>, StoreError> {
+        if !self.checkpoints {
+            return Ok(None);
         }
-        Ok(())
+        let pool = match mode {
+            Checkpoint::BesideWriter => &self.read,
+            Checkpoint::OnWriter => &self.write,
+        };
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await?;
+        let pages: i64 = sqlx::Row::try_get(&row, 1)?;
+        Ok(Some(u64::try_from(pages).unwrap_or(0)))
     }
 
     /// Closes every connection, waiting for calls in progress; later calls fail.

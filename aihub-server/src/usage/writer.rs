@@ -7,13 +7,15 @@
 //!
 //! A handler waits for its record's commit and nothing else. Keys' `last_used_at` is written
 //! at most once every [`HOUSEKEEPING_EVERY`] (the latest use of each key, one statement per
-//! key), and so is the SQLite checkpoint, which runs in its own task so that no commit waits
-//! for it.
+//! key). The SQLite WAL is checkpointed as often, in a task of its own beside the writer,
+//! instead of inside whichever commit crossed SQLite's threshold (about every 40 commits).
+//! When one finds the WAL longer than [`WAL_RESTART_PAGES`], the writer checkpoints too, at
+//! once, between two batches, so that the WAL starts over.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -21,13 +23,17 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::store::{Store, UsageRecord};
+use crate::store::{Checkpoint, Store, UsageRecord};
 
 /// Most records committed in one transaction.
 pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 8192;
 /// How often keys' last use is written and the SQLite WAL checkpointed, while there are writes.
 pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
+/// WAL pages (64 MiB of 4 KiB pages) past which the writer itself checkpoints.
+pub const WAL_RESTART_PAGES: u64 = 16_384;
+/// [`Housekeeping::wal_pages`] while a checkpoint beside the writer runs.
+const CHECKPOINTING: u64 = u64::MAX;
 
 struct Job {
     record: UsageRecord,
@@ -116,6 +122,7 @@ async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
             }
         }
         chores.note(&records);
+        chores.restart_long_wal().await;
         if chores.due_at().is_some_and(|due| due <= Instant::now()) {
             chores.run().await;
         }
@@ -130,8 +137,8 @@ struct Housekeeping {
     last_use: HashMap<uuid::Uuid, i64>,
     /// Records written since the last run, and when the first of them was.
     since: Option<Instant>,
-    /// A checkpoint task is running.
-    checkpointing: Arc<AtomicBool>,
+    /// Pages in the WAL after the last checkpoint beside the writer, or [`CHECKPOINTING`].
+    wal_pages: Arc<AtomicU64>,
 }
 
 impl Housekeeping {
@@ -140,7 +147,7 @@ impl Housekeeping {
             store,
             last_use: HashMap::new(),
             since: None,
-            checkpointing: Arc::new(AtomicBool::new(false)),
+            wal_pages: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -155,12 +162,28 @@ impl Housekeeping {
         self.since.get_or_insert_with(Instant::now);
     }
 
+    /// Right after a checkpoint beside the writer found the WAL too long, checkpoints on the
+    /// writer: little is left to copy then, so the commits waiting meanwhile wait least.
+    async fn restart_long_wal(&mut self) {
+        let pages = self.wal_pages.load(Ordering::Acquire);
+        if pages == CHECKPOINTING || pages <= WAL_RESTART_PAGES {
+            return;
+        }
+        // The next commit starts the WAL over; the next checkpoint beside the writer reports
+        // its size again (still long if a reader kept the old pages in use).
+        if let Err(e) = self.store.checkpoint(Checkpoint::OnWriter).await {
+            tracing::warn!(error = %e, "database checkpoint failed; the next one retries");
+        }
+        self.wal_pages.store(0, Ordering::Release);
+    }
+
     /// When the next run is due, if anything was written since the last.
     fn due_at(&self) -> Option<Instant> {
         self.since.map(|t| t + HOUSEKEEPING_EVERY)
     }
 
-    /// Writes keys' last use, then starts a checkpoint unless one is still running.
+    /// Writes keys' last use, then starts a checkpoint beside the writer unless one is
+    /// still running.
     async fn run(&mut self) {
         if self.since.take().is_none() {
             return;
@@ -169,15 +192,21 @@ impl Housekeeping {
         if let Err(e) = self.store.touch_api_keys(&touched).await {
             tracing::warn!(error = %e, "could not update keys' last use");
         }
-        if !self.checkpointing.swap(true, Ordering::AcqRel) {
-            let (store, flag) = (self.store.clone(), self.checkpointing.clone());
-            tokio::spawn(async move {
-                if let Err(e) = store.checkpoint().await {
-                    tracing::warn!(error = %e, "database checkpoint failed; the next one retries");
-                }
-                flag.store(false, Ordering::Release);
-            });
+        if self.wal_pages.load(Ordering::Acquire) == CHECKPOINTING {
+            return;
         }
+        self.wal_pages.store(CHECKPOINTING, Ordering::Release);
+        let (store, wal_pages) = (self.store.clone(), self.wal_pages.clone());
+        tokio::spawn(async move {
+            let pages = match store.checkpoint(Checkpoint::BesideWriter).await {
+                Ok(pages) => pages.unwrap_or(0),
+                Err(e) => {
+                    tracing::warn!(error = %e, "database checkpoint failed; the next one retries");
+                    0
+                }
+            };
+            wal_pages.store(pages, Ordering::Release);
+        });
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use aihub_server::store::{StoreError, UsageFilter, UsageRecord, UsageTotals, User};
+use aihub_server::store::{Checkpoint, StoreError, UsageFilter, UsageRecord, UsageTotals, User};
 use uuid::Uuid;
 
 use crate::harness::TestDb;
@@ -260,11 +260,25 @@ async fn sqlite_commits_leave_the_copy_to_checkpoint() {
     assert!(wal > 4_096_000, "the WAL holds the commits: {wal} bytes");
     assert_eq!(size(), before, "no commit copied the WAL back");
 
-    store.checkpoint().await.unwrap();
+    let pages = store.checkpoint(Checkpoint::BesideWriter).await.unwrap();
+    assert!(
+        pages.unwrap() > 1_000,
+        "the WAL still holds its pages: {pages:?}"
+    );
     assert!(
         size() > before + 4_096_000,
-        "the checkpoint copied it: {} bytes, from {before}",
+        "the checkpoint copied them: {} bytes, from {before}",
         size()
     );
     assert_eq!(all_records(&db, &user).await.len(), 20_000);
+
+    // A checkpoint on the writer lets the next commit start the WAL over.
+    store.checkpoint(Checkpoint::OnWriter).await.unwrap();
+    store
+        .insert_usage(&[record(&user, now, "gpt-4o-mini")])
+        .await
+        .unwrap();
+    let pages = store.checkpoint(Checkpoint::BesideWriter).await.unwrap();
+    assert!(pages.unwrap() < 100, "the WAL started over: {pages:?}");
+    assert_eq!(all_records(&db, &user).await.len(), 20_001);
 }
