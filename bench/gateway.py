@@ -12,8 +12,8 @@ Scenarios, each with the same request at every target:
   4. start-up time and idle RSS.
 
 Writes markdown tables to stdout and to bench/results/<start time>.md, and the raw numbers to
-bench/results/<start time>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS and
-BENCH_LITELLM=0 (skip LiteLLM) change the run.
+bench/results/<start time>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS,
+BENCH_LITELLM=0 (skip LiteLLM) and BENCH_GATEWAY (another aihub-server binary) change the run.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 OHA = os.environ.get("OHA", "oha")
 LOADGEN = str(RELEASE / "loadgen")
+# Another build of the gateway to measure, e.g. an earlier commit's, for a before-and-after run.
+GATEWAY = os.environ.get("BENCH_GATEWAY", str(RELEASE / "aihub-server"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000").split(",")]
 STREAM_RATES = [int(r) for r in os.environ.get("BENCH_STREAM_RATES", "100,250,500").split(",")]
@@ -255,7 +257,7 @@ default_plan = "bench"
 """)
         env = {"AIHUB_CONFIG": str(config), "AIHUB_LOG": "warn", "AIHUB_MASTER_KEY": self.master}
         # Start-up: from process start to the "listening" line (migrations included).
-        proc, url, startup = start([str(RELEASE / "aihub-server"), "serve"], r"listening on (http://[0-9.:]+)", env)
+        proc, url, startup = start([GATEWAY, "serve"], r"listening on (http://[0-9.:]+)", env)
         self.gw_url = url
         self.idle_rss: Dict[str, float] = {}
         # Idle memory, before anything is asked of the gateway (registering a user hashes a
@@ -421,7 +423,7 @@ def versions() -> Dict[str, str]:
     """Versions of the tools and servers measured."""
     def first_line(args: List[str]) -> str:
         return subprocess.run(args, capture_output=True, text=True).stdout.strip().splitlines()[0]
-    out = {"aihub-server": first_line([str(RELEASE / "aihub-server"), "--version"]), "oha": first_line([OHA, "--version"]),
+    out = {"aihub-server": first_line([GATEWAY, "--version"]), "oha": first_line([OHA, "--version"]),
            "rustc": first_line(["rustc", "--version"])}
     if WITH_LITELLM:
         out["litellm"] = litellm_proxy.version()
