@@ -247,6 +247,30 @@ impl ChatAccumulator {
         self.chunks
     }
 
+    /// Every piece of output produced so far, in every choice: text, refusals, reasoning,
+    /// and tool calls' names and arguments (what an estimate of output tokens counts).
+    pub fn output_texts(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for c in self.choices.values() {
+            out.extend(
+                [&c.content, &c.refusal, &c.reasoning]
+                    .into_iter()
+                    .filter_map(|t| t.as_deref()),
+            );
+            for call in c.tool_calls.values() {
+                out.push(call.function.name.as_str());
+                out.push(call.function.arguments.as_str());
+            }
+        }
+        out
+    }
+
+    /// Whether any choice has finished (the stream reached its end, even if the provider
+    /// did not close it with its end marker).
+    pub fn has_finished(&self) -> bool {
+        self.choices.values().any(|c| c.finish_reason.is_some())
+    }
+
     /// Text generated so far in choice 0.
     pub fn content(&self) -> &str {
         self.choices
