@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 mod accounts;
+mod billing;
 mod cors;
 mod crash;
 mod errors;
@@ -71,6 +72,27 @@ input = "0.15"
 output = "0.60"
 as_of = "2026-11-22"
 source = "test: the mock model that fails twice"
+
+[[models]]
+id = "mock/gpt-4o-mini@latency_ms=3000"
+context_window = 128000
+[models.price]
+currency = "USD"
+input = "0.15"
+output = "0.60"
+as_of = "2026-11-22"
+source = "test: the mock model slower than the upstream timeout"
+
+[[models]]
+id = "mock-gemini/text-embedding-004"
+mode = "embedding"
+context_window = 2048
+[models.price]
+currency = "USD"
+input = "0.10"
+output = "0"
+as_of = "2026-11-22"
+source = "test"
 
 [[models]]
 id = "mock/text-embedding-3-small"
