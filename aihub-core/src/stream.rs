@@ -265,12 +265,6 @@ impl ChatAccumulator {
         out
     }
 
-    /// Whether any choice has finished (the stream reached its end, even if the provider
-    /// did not close it with its end marker).
-    pub fn has_finished(&self) -> bool {
-        self.choices.values().any(|c| c.finish_reason.is_some())
-    }
-
     /// Text generated so far in choice 0.
     pub fn content(&self) -> &str {
         self.choices

@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub enum ChatAnswer {
     /// A non-stream completion, its usage carrying the charge.
-    Complete(Served<ChatCompletion>),
+    Complete(Box<Served<ChatCompletion>>),
     /// A stream.
     Stream(StreamAnswer),
 }
@@ -102,7 +102,7 @@ pub async fn chat(
             .await
             .map(ChatAnswer::Stream);
     }
-    let headers = ticket.headers.clone();
+    let headers = ticket.headers;
     let request_id = proxied.id.clone();
     let presence = Presence::default();
     let gone = presence.flag();
@@ -113,12 +113,12 @@ pub async fn chat(
     let outcome = work.await;
     presence.keep();
     match outcome {
-        Ok(Ok((completion, cost))) => Ok(ChatAnswer::Complete(Served {
+        Ok(Ok((completion, cost))) => Ok(ChatAnswer::Complete(Box::new(Served {
             value: completion,
             request_id,
             headers,
             cost,
-        })),
+        }))),
         Ok(Err(error)) => Err(Failure {
             error,
             headers: Some(headers),

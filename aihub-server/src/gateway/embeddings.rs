@@ -44,7 +44,7 @@ pub async fn embeddings(
         .admit(state, 0)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
-    let headers = ticket.headers.clone();
+    let headers = ticket.headers;
     let request_id = proxied.id.clone();
     let presence = Presence::default();
     let gone = presence.flag();

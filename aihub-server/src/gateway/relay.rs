@@ -56,7 +56,7 @@ pub async fn start(
     let (started_tx, started_rx) = oneshot::channel();
     let (events_tx, events) = mpsc::channel(BUFFER);
     let request_id = proxied.id.clone();
-    let headers = ticket.headers.clone();
+    let headers = ticket.headers;
     state.tasks.spawn(relay(
         state.clone(),
         proxied,

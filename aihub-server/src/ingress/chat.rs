@@ -33,7 +33,7 @@ pub async fn completions(
             served.cost,
         ),
         Ok(ChatAnswer::Stream(stream)) => {
-            let (id, headers) = (stream.request_id.clone(), stream.headers.clone());
+            let (id, headers) = (stream.request_id.clone(), stream.headers);
             let sse = Sse::new(sse_events(stream, wants_usage))
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
             served_headers(sse.into_response(), &id, &headers, None)

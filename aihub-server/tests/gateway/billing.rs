@@ -10,7 +10,11 @@ async fn a_completed_request_is_billed_with_the_usage_the_provider_reported() {
     let g = Gateway::start().await;
     let (token, key) = g.user("done@example.com").await;
     let (status, body) = g
-        .post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini", "hello"))
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", "hello"),
+        )
         .await;
     assert_eq!(status, 200);
     let rows = g.wait_for_records(&token, 1).await;
@@ -29,7 +33,11 @@ async fn an_upstream_error_answer_bills_nothing() {
     let g = Gateway::start().await;
     let (token, key) = g.user("error@example.com").await;
     let (status, _) = g
-        .post("/v1/chat/completions", Some(&key), &chat("mock/gpt-4o-mini@status=400", "hello"))
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini@status=400", "hello"),
+        )
         .await;
     assert_eq!(status, 400);
     let rows = g.wait_for_records(&token, 1).await;
@@ -78,7 +86,10 @@ async fn embeddings_a_provider_reports_no_usage_for_are_counted_locally() {
     assert_eq!(r["usage_estimated"], true, "{r}");
     let counted = aihub_core::tokens::count_text("mock-gemini/text-embedding-004", "hello world")
         + aihub_core::tokens::count_text("mock-gemini/text-embedding-004", "and more");
-    assert_eq!(r["prompt_tokens"].as_u64().unwrap(), u64::try_from(counted).unwrap());
+    assert_eq!(
+        r["prompt_tokens"].as_u64().unwrap(),
+        u64::try_from(counted).unwrap()
+    );
     assert_eq!(body["usage"]["prompt_tokens"], r["prompt_tokens"]);
     assert!(r["cost"].as_str().is_some());
 }
