@@ -133,9 +133,23 @@ impl Fixture {
         spends: &[(&str, i64, i64)],
         caps: &[&str],
     ) -> Vec<SpendState> {
+        self.settle_ended(id, at, at, refunds, spends, caps).await
+    }
+
+    /// A settlement at `at` of a request that ended at `ended` (a retried settlement).
+    async fn settle_ended(
+        &self,
+        id: &str,
+        at: i64,
+        ended: i64,
+        refunds: &[(&str, u64, u64, u64)],
+        spends: &[(&str, i64, i64)],
+        caps: &[&str],
+    ) -> Vec<SpendState> {
         let settlement = Settlement {
             id: self.key(id),
             now_ms: self.t0 + at,
+            ended_ms: self.t0 + ended,
             rate_refunds: refunds
                 .iter()
                 .map(|&(name, limit, period_ms, units)| RateRefund {
@@ -167,9 +181,14 @@ impl Fixture {
     }
 
     async fn seed_until(&self, name: &str, used: i64, expires_at_ms: i64) {
+        self.seed_exactly(name, used, expires_at_ms, 0).await;
+    }
+
+    /// Seeds as if the usage records were read at `at`.
+    async fn seed_exactly(&self, name: &str, used: i64, expires_at_ms: i64, at: i64) {
         if let Err(e) = self
             .backend
-            .seed(&self.key(name), used, expires_at_ms)
+            .seed(&self.key(name), used, expires_at_ms, self.t0 + at)
             .await
         {
             panic!("seed: {e}");
@@ -502,15 +521,28 @@ async fn concurrency_cap_and_release(f: &Fixture) {
     );
 }
 
-async fn settling_an_unknown_or_expired_counter_creates_it(f: &Fixture) {
+async fn settling_an_unknown_or_expired_counter_leaves_it_for_seeding(f: &Fixture) {
+    // A counter the backend lost (FLUSHALL, a restart without persistence) or never had: the
+    // settlement must not recreate it from this one request, or a lifetime budget would
+    // forget everything spent before. It stays unknown, and the next admission seeds it from
+    // the usage records (which include this request's).
     assert_eq!(
         f.settle("a", 0, &[], &[("budget", 60, 40)], &[]).await,
-        vec![ss(40, 0)]
+        vec![ss(0, 0)]
     );
     assert_eq!(
         f.admit("b", 0, &[], &[f.spend("budget", 100, 60)], &[])
             .await,
-        granted(&[], &[ss(40, 60)])
+        Admit::Unseeded { indices: vec![0] }
+    );
+    f.seed("budget", 90).await;
+    assert_eq!(
+        f.admit("b", 0, &[], &[f.spend("budget", 100, 60)], &[])
+            .await,
+        Admit::OverLimit {
+            index: 0,
+            state: ss(90, 0),
+        }
     );
     f.seed_until("short", 10, f.t0 + 10_000).await;
     assert_eq!(
@@ -518,14 +550,81 @@ async fn settling_an_unknown_or_expired_counter_creates_it(f: &Fixture) {
             .await,
         granted(&[], &[ss(10, 1)])
     );
+    // The period ended while `c` was in flight: its spend belongs to the records, not to a
+    // counter of the old period.
+    assert_eq!(
+        f.settle("c", 10_000, &[], &[("short", 1, 5)], &[]).await,
+        vec![ss(0, 0)]
+    );
     assert_eq!(
         f.admit("d", 10_000, &[], &[f.spend("short", 100, 1)], &[])
             .await,
         Admit::Unseeded { indices: vec![0] }
     );
+}
+
+async fn a_counter_seeded_after_a_request_ended_does_not_count_it_twice(f: &Fixture) {
+    let hour = f.t0 + 3_600_000;
+    // Seeded before `a` ended: `a`'s late settlement (nothing reserved: it was let through
+    // while the backend was away) adds its use.
+    f.seed_exactly("early", 100, hour, 0).await;
     assert_eq!(
-        f.settle("c", 10_000, &[], &[("short", 1, 5)], &[]).await,
-        vec![ss(5, 0)]
+        f.settle_ended("a", 500, 50, &[], &[("early", 0, 10)], &[])
+            .await,
+        vec![ss(110, 0)]
+    );
+    // Seeded after `b` ended: the records read then hold `b`'s use already.
+    f.seed_exactly("late", 100, hour, 100).await;
+    assert_eq!(
+        f.settle_ended("b", 500, 50, &[], &[("late", 0, 10)], &[])
+            .await,
+        vec![ss(100, 0)]
+    );
+}
+
+async fn a_renewed_lease_outlives_the_original(f: &Fixture) {
+    f.seed("budget", 0).await;
+    let cap = [f.cap("conc", 1)];
+    let mut long = f.admission("long", 0, &[], &[f.spend("budget", 100, 60)], &cap);
+    long.lease_ms = 1_000;
+    assert_eq!(f.admit_exactly(&long).await, granted(&[], &[ss(0, 60)]));
+    let renewal = |at: i64, id: &str| Renewal {
+        id: f.key(id),
+        now_ms: f.t0 + at,
+        lease_ms: 1_000,
+        spends: vec![f.key("budget")],
+        concurrency: vec![f.key("conc")],
+    };
+    // Renewed at 800: the lease now ends at 1 800, not 1 000.
+    assert_eq!(f.backend.renew(&renewal(800, "long")).await.unwrap(), 2);
+    assert_eq!(
+        f.admit("next", 1_500, &[], &[f.spend("budget", 100, 41)], &[])
+            .await,
+        Admit::OverLimit {
+            index: 0,
+            state: ss(0, 60),
+        }
+    );
+    assert_eq!(
+        f.admit("next", 1_500, &[], &[], &cap).await,
+        Admit::TooConcurrent { index: 0 }
+    );
+    // Renewing never shortens a lease, and an id that holds nothing renews nothing.
+    assert_eq!(f.backend.renew(&renewal(0, "long")).await.unwrap(), 2);
+    assert_eq!(f.backend.renew(&renewal(1_500, "other")).await.unwrap(), 0);
+    // Without another renewal it ends at 1 800 (1 500 + 1 000 after the second renewal at
+    // 1 500 would be 2 500: that one renewed `other`, which holds nothing).
+    assert_eq!(
+        f.admit("next", 1_800, &[], &[f.spend("budget", 100, 41)], &cap)
+            .await,
+        granted(&[], &[ss(0, 41)])
+    );
+    // A lease that ended is not taken again by a late renewal.
+    assert_eq!(f.backend.renew(&renewal(1_900, "long")).await.unwrap(), 0);
+    assert_eq!(
+        f.settle("next", 1_900, &[], &[("budget", 41, 41)], &["conc"])
+            .await,
+        vec![ss(41, 0)]
     );
 }
 
@@ -702,7 +801,9 @@ conformance!(
     settle_releases_reserved_and_adds_actual_once,
     an_unsettled_reservation_ends_with_its_lease,
     concurrency_cap_and_release,
-    settling_an_unknown_or_expired_counter_creates_it,
+    settling_an_unknown_or_expired_counter_leaves_it_for_seeding,
+    a_renewed_lease_outlives_the_original,
+    a_counter_seeded_after_a_request_ended_does_not_count_it_twice,
     a_key_named_twice_counts_twice,
     lifetime_counters_never_expire,
     large_money_amounts_are_exact,
@@ -713,7 +814,7 @@ fn memory_forgets_what_has_expired() {
     let backend = MemoryBackend::new();
     let t0 = 1_700_000_000_000;
     for n in 0..100 {
-        backend.seed(&format!("c{n}"), 0, t0 + 60_000);
+        backend.seed(&format!("c{n}"), 0, t0 + 60_000, t0);
         let admit = backend.admit(&Admission {
             id: format!("r{n}"),
             now_ms: t0,
@@ -739,6 +840,7 @@ fn memory_forgets_what_has_expired() {
         backend.settle(&Settlement {
             id: format!("r{n}"),
             now_ms: t0,
+            ended_ms: t0,
             rate_refunds: vec![],
             spends: vec![],
             concurrency: vec![],
