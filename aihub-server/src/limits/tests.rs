@@ -93,6 +93,7 @@ impl Setup {
                 currency: "USD".into(),
                 hard_limit_nanos: hard,
                 soft_limit_nanos: soft,
+                set_by: crate::store::BudgetSetter::Admin,
             })
             .await
             .unwrap();

@@ -57,6 +57,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_limits_and_budgets.sql"),
         postgres: include_str!("../../migrations/postgres/0002_limits_and_budgets.sql"),
     },
+    EmbeddedMigration {
+        version: 3,
+        name: "budget_setters",
+        sqlite: include_str!("../../migrations/sqlite/0003_budget_setters.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_budget_setters.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.
