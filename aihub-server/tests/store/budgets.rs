@@ -236,7 +236,7 @@ async fn the_admins_and_the_owners_budget_on_a_key_are_two(db: TestDb) {
         .budgets_of(BudgetScope::ApiKey, k.id)
         .await
         .unwrap();
-    assert_eq!(left, [admins.clone()]);
+    assert_eq!(left, [admins]);
     assert!(delete(BudgetSetter::Admin).await.unwrap());
 }
 
