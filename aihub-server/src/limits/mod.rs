@@ -97,7 +97,6 @@ struct Reserved {
 ///
 /// A drop guard: a ticket dropped without [`Limiter::settle`] (a panic, an early return, a
 /// cancelled future) releases its reservations and concurrency slot in the background.
-#[derive(Debug)]
 pub struct Ticket {
     id: String,
     /// False when the backend failed and the configuration let the request through; its
@@ -477,6 +476,19 @@ impl Limiter {
                 self.backend_failed(ask, "counters could not be seeded", spends)
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("id", &self.id)
+            .field("checked", &self.checked)
+            .field("reserved_tokens", &self.reserved_tokens)
+            .field("spends", &self.spends.len())
+            .field("concurrency", &self.concurrency)
+            .field("armed", &self.guard.is_some())
+            .finish_non_exhaustive()
     }
 }
 

@@ -43,8 +43,24 @@ impl Limiter {
                 .spawn(async move { this.retry_settle(ticket, settlement, None).await });
             return;
         }
+        // In a task of its own, awaited: a caller cancelled while waiting (its client went
+        // away) does not cancel the settlement.
+        let this = self.clone();
+        let settling = self
+            .0
+            .tasks
+            .spawn(async move { this.settle_checked(ticket, settlement).await });
+        if let Some(settling) = settling {
+            let _ = settling.await;
+        }
+    }
+
+    async fn settle_checked(&self, ticket: Ticket, settlement: Settlement) {
         match self.0.backend.settle(&settlement).await {
-            Ok(states) => self.check_soft_limits(&ticket, &states, now_ms).await,
+            Ok(states) => {
+                self.check_soft_limits(&ticket, &states, settlement.now_ms)
+                    .await;
+            }
             Err(e) => {
                 tracing::warn!(request_id = %ticket.id, error = %e, "settlement failed; retrying in the background");
                 let this = self.clone();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Spawns tasks and counts those still running.
 #[derive(Debug, Clone)]
@@ -25,18 +26,19 @@ impl Tasks {
         Self(Arc::new(watch::channel(0).0))
     }
 
-    /// Runs `task` on the current runtime; false (and `task` is dropped) outside one.
-    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return false;
-        };
+    /// Runs `task` on the current runtime and returns its handle (awaiting it is optional:
+    /// the task runs to its end either way); `None`, and `task` is dropped, outside a runtime.
+    pub(super) fn spawn(
+        &self,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<JoinHandle<()>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
         self.0.send_modify(|n| *n += 1);
         let finished = Finished(self.0.clone());
-        runtime.spawn(async move {
+        Some(runtime.spawn(async move {
             let _finished = finished;
             task.await;
-        });
-        true
+        }))
     }
 
     /// Tasks still running.
@@ -63,9 +65,13 @@ mod tests {
         let tasks = Tasks::new();
         assert!(tasks.drain(Duration::from_millis(1)).await);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        assert!(tasks.spawn(async move {
-            let _ = rx.await;
-        }));
+        assert!(
+            tasks
+                .spawn(async move {
+                    let _ = rx.await;
+                })
+                .is_some()
+        );
         assert_eq!(tasks.running(), 1);
         assert!(!tasks.drain(Duration::from_millis(50)).await);
         let _ = tx.send(());
