@@ -84,6 +84,7 @@ impl Workload {
         Settlement {
             id: a.id.clone(),
             now_ms: a.now_ms,
+            ended_ms: a.now_ms,
             rate_refunds: a
                 .rates
                 .iter()
@@ -113,7 +114,7 @@ fn memory(c: &mut Criterion) {
     let backend = MemoryBackend::new();
     let work = Workload::new();
     for key in work.counters() {
-        backend.seed(&key, 0, work.t0 + HOUR);
+        backend.seed(&key, 0, work.t0 + HOUR, work.t0);
     }
     let mut n = 0;
     c.bench_function("memory admit+settle", |b| {
@@ -145,7 +146,7 @@ fn redis(c: &mut Criterion) {
     };
     let work = Workload::new();
     for key in work.counters() {
-        if let Err(e) = runtime.block_on(backend.seed(&key, 0, work.t0 + HOUR)) {
+        if let Err(e) = runtime.block_on(backend.seed(&key, 0, work.t0 + HOUR, work.t0)) {
             eprintln!("skipping the Redis benchmark: {e}");
             return;
         }

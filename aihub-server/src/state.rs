@@ -57,12 +57,17 @@ impl Deref for AppState {
     }
 }
 
+/// Longest the limiter's background work (settlements retried, alert webhooks) may take
+/// after the last request, at shutdown.
+const LIMITS_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Background work owned by a running gateway; await [`Background::drain`] after the
 /// last request to finish every request task and flush every usage record.
 #[derive(Debug)]
 pub struct Background {
     usage: JoinHandle<()>,
     tasks: Tasks,
+    limits: Limiter,
 }
 
 impl Background {
@@ -71,6 +76,8 @@ impl Background {
     /// is gone.
     pub async fn drain(self) {
         self.tasks.drain().await;
+        self.limits.drain(LIMITS_DRAIN).await;
+        drop(self.limits);
         let _ = self.usage.await;
     }
 }
@@ -122,7 +129,15 @@ impl AppState {
             tasks: tasks.clone(),
             clock,
         }));
-        Ok((state, Background { usage: task, tasks }))
+        let limits = state.limits.clone();
+        Ok((
+            state,
+            Background {
+                usage: task,
+                tasks,
+                limits,
+            },
+        ))
     }
 
     /// Unix milliseconds now, by the state's clock.

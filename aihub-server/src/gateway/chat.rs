@@ -179,6 +179,7 @@ async fn complete(
                 .await
         }
     });
+    let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
     let (result, attempts) = tokio::select! {
         done = calls => done,
         () = state.tasks.deadline_reached() => (

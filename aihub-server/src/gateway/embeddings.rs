@@ -69,7 +69,8 @@ pub async fn embeddings(
                     .await
             }
         });
-        let (result, attempts) = calls.await;
+        let (result, attempts) =
+            super::proxied::renewing(&state, &proxied.id, &ticket, calls).await;
         let (usage, estimated) = match &result {
             Ok(r) if r.usage.prompt_tokens > 0 => (Usage::new(r.usage.prompt_tokens, 0), false),
             Ok(_) => (Usage::new(proxied.prompt_tokens, 0), true),

@@ -158,6 +158,30 @@ impl Proxied {
     }
 }
 
+/// Runs `work` while keeping `ticket`'s reservations and slot alive: every
+/// `Limiter::renew_every` (a third of `limits.lease_secs`) the lease is renewed, so a request
+/// that runs longer than its lease never lets more requests in.
+pub async fn renewing<F: std::future::Future>(
+    state: &AppState,
+    request_id: &str,
+    ticket: &Ticket,
+    work: F,
+) -> F::Output {
+    let every = state.limits.renew_every();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => {
+                if !state.limits.renew(ticket, state.now_ms()).await {
+                    tracing::warn!(request_id, "could not renew a running request's reservation");
+                }
+            }
+        }
+    }
+}
+
 /// `usage` with the gateway's charge written into it, as the caller sees it.
 pub fn with_cost(mut usage: Usage, cost: Option<Money>, estimated: bool) -> Usage {
     if let Some(c) = cost {

@@ -150,6 +150,10 @@ async fn relay(
                 .await
         }
     });
+    let Some(ticket_ref) = relay.ticket.as_ref() else {
+        return;
+    };
+    let calls = super::proxied::renewing(&state, &relay.proxied.id, ticket_ref, calls);
     let begun = tokio::select! {
         done = calls => Some(done),
         () = started.closed() => None,
@@ -291,6 +295,8 @@ impl Relay {
     ) {
         let mut failure: Option<Error> = None;
         let mut end = End::Done;
+        let every = self.state.limits.renew_every();
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
                 item = upstream.next() => match item {
@@ -317,6 +323,13 @@ impl Relay {
                 () = self.state.tasks.deadline_reached() => {
                     end = End::Shutdown;
                     break;
+                }
+                _ = renew.tick() => {
+                    if let Some(ticket) = &self.ticket
+                        && !self.state.limits.renew(ticket, self.state.now_ms()).await
+                    {
+                        tracing::warn!(request_id = %self.proxied.id, "could not renew a stream's reservation");
+                    }
                 }
             }
         }

@@ -83,7 +83,7 @@ impl Limiter {
             return;
         };
         let http = self.0.http.clone();
-        tokio::spawn(async move {
+        self.0.tasks.spawn(async move {
             match http.post(&url).json(&body).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::error!(

@@ -22,10 +22,14 @@ mod alerts;
 pub mod backend;
 mod headers;
 mod refusal;
+mod settle;
+mod tasks;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aihub_core::pricing::{Currency, Money};
 use uuid::Uuid;
@@ -33,11 +37,11 @@ use uuid::Uuid;
 pub use headers::{RateHeaders, go_duration};
 pub use refusal::{RateKind, Refused};
 
-use refusal::too_large;
+use refusal::{too_large, unpriced};
 
 use self::backend::{
-    Admission, Admit, BackendError, Concurrency, LimitBackend, MemoryBackend, Rate, RateRefund,
-    RedisBackend, Settlement, Spend, SpendSettle, SpendState,
+    Admission, Admit, Concurrency, LimitBackend, MemoryBackend, Rate, RedisBackend, Spend,
+    SpendState,
 };
 use crate::config::{Alerts, Billing, Config, LimitSettings, OnBackendError, Plan};
 use crate::error::ApiError;
@@ -90,10 +94,13 @@ struct Reserved {
 }
 
 /// An admitted request's reservations, to be settled when it ends.
-#[derive(Debug, Clone)]
+///
+/// A drop guard: a ticket dropped without [`Limiter::settle`] (a panic, an early return, a
+/// cancelled future) releases its reservations and concurrency slot in the background.
 pub struct Ticket {
     id: String,
-    /// False when the backend failed and the configuration let the request through.
+    /// False when the backend failed and the configuration let the request through; its
+    /// `spends` are then the counters its use is added to once the backend answers.
     checked: bool,
     reserved_tokens: u64,
     token_rates: Vec<(String, u64)>,
@@ -101,6 +108,12 @@ pub struct Ticket {
     concurrency: Vec<String>,
     /// The `x-ratelimit-*` headers for the response.
     pub headers: RateHeaders,
+    /// The caller's clock at admission, and when that was: the time of a settlement from
+    /// `Drop`.
+    admitted_ms: i64,
+    admitted_at: Instant,
+    /// Who releases the ticket if it is dropped unsettled; `None` once settled.
+    guard: Option<Limiter>,
 }
 
 /// The gateway's limit enforcement: one per process.
@@ -120,6 +133,8 @@ struct Inner {
     http: reqwest::Client,
     /// Soft-limit alerts this instance knows were sent: `(budget id, period start)`.
     alerted: Mutex<HashSet<(Uuid, i64)>>,
+    /// Settlement retries and catch-ups, released dropped tickets, alert webhooks.
+    tasks: tasks::Tasks,
 }
 
 /// The start of a budget's current period and when its counter may be forgotten.
@@ -183,6 +198,7 @@ impl Limiter {
             store,
             http,
             alerted: Mutex::new(HashSet::new()),
+            tasks: tasks::Tasks::new(),
         })))
     }
 
@@ -280,13 +296,17 @@ impl Limiter {
         let budgets = inner.store.budgets_for_request(key.id, key.user_id).await;
         let budgets = match budgets {
             Ok(b) => b,
-            Err(e) => return self.backend_failed(ask, &format!("reading budgets: {e}")),
+            Err(e) => return self.backend_failed(ask, &format!("reading budgets: {e}"), spends),
         };
         for budget in budgets {
             let Some(currency) = crate::config::parse_currency(&budget.currency) else {
                 tracing::error!(budget = %budget.id, currency = %budget.currency, "budget in an unknown currency is not enforced");
                 continue;
             };
+            if ask.worst_cost.is_none() && budget.hard_limit_nanos.is_some() {
+                // Counting it as zero would let an unpriced model spend past every budget.
+                return Err(unpriced(budget.scope));
+            }
             let (period_start, expires_at_ms) =
                 period_of(budget.period, ask.now_ms, &inner.settings);
             let amount = match ask.worst_cost {
@@ -317,7 +337,12 @@ impl Limiter {
         }
 
         let mut concurrency = Vec::new();
-        if let Some(max) = key.limits.max_concurrent.or(plan.max_concurrent) {
+        // A key's own cap only tightens its plan's (both count requests through this key).
+        let cap = match (key.limits.max_concurrent, plan.max_concurrent) {
+            (Some(own), Some(plans)) => Some(own.min(plans)),
+            (own, plans) => own.or(plans),
+        };
+        if let Some(max) = cap {
             concurrency.push(Concurrency {
                 key: format!("conc:key:{}", key.id),
                 max,
@@ -345,22 +370,27 @@ impl Limiter {
             && admission.spends.is_empty()
             && admission.concurrency.is_empty()
         {
-            return Ok(Ticket::unchecked(ask.id));
+            return Ok(Ticket::unchecked(ask, Vec::new()));
         }
 
         let mut answer = None;
         for _ in 0..3 {
             let result = inner.backend.admit(&admission).await;
             match result {
-                Err(e) => return self.backend_failed(ask, &e.0),
+                Err(e) => return self.backend_failed(ask, &e.0, spends),
                 Ok(Admit::Unseeded { indices }) => {
+                    let mut failed = None;
                     for i in indices {
                         if let Err(e) = self
                             .seed(ask, &spends[i], admission.spends[i].expires_at_ms)
                             .await
                         {
-                            return self.backend_failed(ask, &e);
+                            failed = Some(e);
+                            break;
                         }
+                    }
+                    if let Some(e) = failed {
+                        return self.backend_failed(ask, &e, spends);
                     }
                 }
                 Ok(other) => {
@@ -370,7 +400,7 @@ impl Limiter {
             }
         }
         let Some(answer) = answer else {
-            return self.backend_failed(ask, "counters could not be seeded");
+            return self.backend_failed(ask, "counters could not be seeded", spends);
         };
         match answer {
             Admit::Granted { rates, .. } => Ok(Ticket {
@@ -391,6 +421,9 @@ impl Limiter {
                     .map(|c| c.key.clone())
                     .collect(),
                 headers: RateHeaders::from_states(&rate_kinds, &rates),
+                admitted_ms: ask.now_ms,
+                admitted_at: Instant::now(),
+                guard: Some(self.clone()),
             }),
             Admit::RateLimited {
                 index,
@@ -439,21 +472,41 @@ impl Limiter {
                     retry_after: Some(Duration::from_secs(1)),
                 })))
             }
-            Admit::Unseeded { .. } => self.backend_failed(ask, "counters could not be seeded"),
+            Admit::Unseeded { .. } => {
+                self.backend_failed(ask, "counters could not be seeded", spends)
+            }
         }
     }
 }
 
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("id", &self.id)
+            .field("checked", &self.checked)
+            .field("reserved_tokens", &self.reserved_tokens)
+            .field("spends", &self.spends.len())
+            .field("concurrency", &self.concurrency)
+            .field("armed", &self.guard.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ticket {
-    fn unchecked(id: &str) -> Self {
+    /// A ticket that reserved nothing; `spends` are the counters its use is added to when
+    /// it is settled.
+    fn unchecked(ask: &Ask<'_>, spends: Vec<Reserved>) -> Self {
         Self {
-            id: id.to_owned(),
+            id: ask.id.to_owned(),
             checked: false,
             reserved_tokens: 0,
             token_rates: Vec::new(),
-            spends: Vec::new(),
+            spends,
             concurrency: Vec::new(),
             headers: RateHeaders::default(),
+            admitted_ms: ask.now_ms,
+            admitted_at: Instant::now(),
+            guard: None,
         }
     }
 }
@@ -501,13 +554,19 @@ impl Limiter {
         };
         inner
             .backend
-            .seed(&spend.key, used, expires_at_ms)
+            .seed(&spend.key, used, expires_at_ms, ask.now_ms)
             .await
             .map_err(|e| e.0)
     }
 
-    /// The backend could not answer: refuse (fail closed) or let the request through.
-    fn backend_failed(&self, ask: &Ask<'_>, why: &str) -> Result<Ticket, Refused> {
+    /// The backend could not answer: refuse (fail closed) or let the request through with
+    /// the counters it would have reserved on (`spends`), to be caught up on settlement.
+    fn backend_failed(
+        &self,
+        ask: &Ask<'_>,
+        why: &str,
+        spends: Vec<Reserved>,
+    ) -> Result<Ticket, Refused> {
         match self.0.settings.on_backend_error {
             OnBackendError::Closed => {
                 tracing::error!(
@@ -526,7 +585,7 @@ impl Limiter {
                     error = why,
                     "limits unavailable; request let through unchecked (limits.on_backend_error = open)"
                 );
-                Ok(Ticket::unchecked(ask.id))
+                Ok(Ticket::unchecked(ask, spends))
             }
         }
     }
@@ -584,88 +643,5 @@ impl Limiter {
                 ..aihub_core::ErrorDetail::default()
             },
         )))
-    }
-
-    /// Settles `ticket` with what the request really used: `tokens` (prompt plus completion)
-    /// and `cost` (at the catalog price, when priced). Retries in the background when the
-    /// backend is unavailable; settlement is idempotent, so nothing is counted twice.
-    pub async fn settle(&self, ticket: Ticket, tokens: u64, cost: Option<Money>, now_ms: i64) {
-        if !ticket.checked {
-            return;
-        }
-        let settlement = self.settlement(&ticket, tokens, cost, now_ms);
-        match self.0.backend.settle(&settlement).await {
-            Ok(states) => self.check_soft_limits(&ticket, &states, now_ms).await,
-            Err(e) => {
-                tracing::warn!(request_id = %ticket.id, error = %e, "settlement failed; retrying in the background");
-                let this = self.clone();
-                tokio::spawn(async move { this.retry_settle(ticket, settlement, e).await });
-            }
-        }
-    }
-
-    /// [`settle`](Self::settle) from a context that cannot wait (a dropped stream).
-    pub fn settle_detached(&self, ticket: Ticket, tokens: u64, cost: Option<Money>, now_ms: i64) {
-        let this = self.clone();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { this.settle(ticket, tokens, cost, now_ms).await });
-        }
-    }
-
-    async fn retry_settle(&self, ticket: Ticket, settlement: Settlement, mut last: BackendError) {
-        let mut wait = Duration::from_millis(500);
-        for _ in 0..8 {
-            tokio::time::sleep(wait).await;
-            match self.0.backend.settle(&settlement).await {
-                Ok(states) => {
-                    self.check_soft_limits(&ticket, &states, settlement.now_ms)
-                        .await;
-                    return;
-                }
-                Err(e) => last = e,
-            }
-            wait = (wait * 2).min(Duration::from_secs(30));
-        }
-        tracing::error!(request_id = %ticket.id, error = %last, "settlement abandoned: the reservation is released when its lease ends, and the usage record in the database counts when counters are next seeded");
-    }
-
-    fn settlement(
-        &self,
-        ticket: &Ticket,
-        tokens: u64,
-        cost: Option<Money>,
-        now_ms: i64,
-    ) -> Settlement {
-        let refund = ticket.reserved_tokens.saturating_sub(tokens);
-        Settlement {
-            id: ticket.id.clone(),
-            now_ms,
-            rate_refunds: ticket
-                .token_rates
-                .iter()
-                .map(|(key, limit)| RateRefund {
-                    key: key.clone(),
-                    limit: *limit,
-                    period_ms: MINUTE_MS,
-                    units: refund,
-                })
-                .collect(),
-            spends: ticket
-                .spends
-                .iter()
-                .map(|s| SpendSettle {
-                    key: s.key.clone(),
-                    reserved: s.amount,
-                    actual: match &s.counted {
-                        Counted::Quota => to_i64(tokens),
-                        Counted::Budget { currency, .. } => cost
-                            .and_then(|c| nanos_in(&self.0.billing, c, *currency))
-                            .unwrap_or(0),
-                    },
-                    expires_at_ms: s.expires_at_ms,
-                })
-                .collect(),
-            concurrency: ticket.concurrency.clone(),
-        }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::headers::RateHeaders;
 use crate::error::ApiError;
+use crate::store::BudgetScope;
 
 /// Which limit a rate bucket is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,29 @@ pub(super) fn too_large(kind: RateKind, limit: u64, requested: u64) -> Refused {
         },
         retry_after: None,
     }))
+}
+
+/// 403 `permission_denied`, code `model_not_priced`: the model has no price, so a request
+/// to it cannot be counted against the hard money limit of `scope`.
+pub(super) fn unpriced(scope: BudgetScope) -> Refused {
+    let whose = match scope {
+        BudgetScope::ApiKey => "this API key",
+        BudgetScope::User => "your account",
+        BudgetScope::Team => "your team",
+        BudgetScope::Organization => "your organization",
+    };
+    Refused::from(ApiError(aihub_core::Error::PermissionDenied(
+        aihub_core::ErrorDetail {
+            message: format!(
+                "This model has no price in the gateway's catalog, so its cost cannot be billed \
+                 against the budget of {whose}. Use a priced model, or ask the operator to price \
+                 this one."
+            ),
+            param: Some("model".into()),
+            code: Some("model_not_priced".into()),
+            ..aihub_core::ErrorDetail::default()
+        },
+    )))
 }
 
 /// A refused request: the error and, for rate limits, the headers to send with it.

@@ -19,7 +19,7 @@ use crate::config::{Plan, parse_currency};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
-use crate::store::{ApiKey, Budget, BudgetPeriod, BudgetScope, KeyLimits, NewBudget};
+use crate::store::{ApiKey, Budget, BudgetPeriod, BudgetScope, BudgetSetter, KeyLimits, NewBudget};
 use crate::timeutil::{month_start_ms, rfc3339};
 
 /// A plan as the API shows it.
@@ -76,6 +76,7 @@ async fn budget_json(state: &AppState, b: &Budget) -> ApiResult<Value> {
         "currency": b.currency,
         "hard_limit": b.hard_limit_nanos.map(nanos_to_string),
         "soft_limit": b.soft_limit_nanos.map(nanos_to_string),
+        "set_by": b.set_by,
         "period_start": (b.period == BudgetPeriod::Monthly).then(|| rfc3339(start)),
         "spent": total.normalize().to_string(),
         "updated_at": rfc3339(b.updated_at),
@@ -132,6 +133,7 @@ async fn put_budget(
     state: &AppState,
     scope: BudgetScope,
     scope_id: Uuid,
+    set_by: BudgetSetter,
     body: &BudgetBody,
 ) -> ApiResult<Response> {
     let billing = state.limits.billing();
@@ -161,9 +163,10 @@ async fn put_budget(
             currency: currency.code().to_owned(),
             hard_limit_nanos: hard,
             soft_limit_nanos: soft,
+            set_by,
         })
         .await?;
-    tracing::info!(budget = %budget.id, scope = scope.as_str(), scope_id = %scope_id, "budget set");
+    tracing::info!(budget = %budget.id, scope = scope.as_str(), scope_id = %scope_id, set_by = set_by.as_str(), "budget set");
     Ok(axum::Json(budget_json(state, &budget).await?).into_response())
 }
 
@@ -179,16 +182,25 @@ async fn delete_budget(
     state: &AppState,
     scope: BudgetScope,
     scope_id: Uuid,
+    set_by: BudgetSetter,
     period: Option<BudgetPeriod>,
 ) -> ApiResult<Response> {
     let period = period.unwrap_or(BudgetPeriod::Monthly);
-    if state.store.delete_budget(scope, scope_id, period).await? {
-        Ok(axum::Json(json!({"object": "budget", "scope": scope, "scope_id": scope_id, "period": period, "deleted": true})).into_response())
+    if state
+        .store
+        .delete_budget(scope, scope_id, period, set_by)
+        .await?
+    {
+        Ok(axum::Json(json!({"object": "budget", "scope": scope, "scope_id": scope_id, "period": period, "set_by": set_by, "deleted": true})).into_response())
     } else {
-        Err(ApiError::not_found(
-            format!("No {period} budget is set here."),
-            "budget_not_found",
-        ))
+        let message = match set_by {
+            BudgetSetter::Admin => format!("No {period} budget set by the admin is here."),
+            BudgetSetter::Owner => format!(
+                "No {period} budget of your own is set on this key (a budget the admin set \
+                 can be changed only by the admin)."
+            ),
+        };
+        Err(ApiError::not_found(message, "budget_not_found"))
     }
 }
 
@@ -251,7 +263,8 @@ async fn put_limits(state: &AppState, key: &ApiKey, limits: KeyLimits) -> ApiRes
     Ok(axum::Json(json!({"id": key.id, "object": "api_key.limits", "rpm_limit": limits.rpm_limit, "tpm_limit": limits.tpm_limit, "max_concurrent": limits.max_concurrent})).into_response())
 }
 
-/// `GET /api/v1/budgets`: the caller's own budget and those of their keys, with spend.
+/// `GET /api/v1/budgets`: the caller's own budget and those of their keys (the admin's and
+/// their own, told apart by `set_by`), with spend.
 pub async fn list_budgets(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let mut out = Vec::new();
     for b in state
@@ -269,7 +282,8 @@ pub async fn list_budgets(State(state): State<AppState>, caller: Caller) -> ApiR
     Ok(axum::Json(json!({"object": "list", "data": out})).into_response())
 }
 
-/// `PUT /api/v1/auth/api-keys/{id}/budget`: the owner caps what one of their keys spends.
+/// `PUT /api/v1/auth/api-keys/{id}/budget`: the owner caps what one of their keys spends,
+/// with a budget of their own; the admin's budget on the key, if any, applies too.
 pub async fn put_own_key_budget(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
@@ -277,10 +291,18 @@ pub async fn put_own_key_budget(
     Json(body): Json<BudgetBody>,
 ) -> ApiResult<Response> {
     let key = own_key(&state, user.id, &id).await?;
-    put_budget(&state, BudgetScope::ApiKey, key.id, &body).await
+    put_budget(
+        &state,
+        BudgetScope::ApiKey,
+        key.id,
+        BudgetSetter::Owner,
+        &body,
+    )
+    .await
 }
 
-/// `DELETE /api/v1/auth/api-keys/{id}/budget?period=…`.
+/// `DELETE /api/v1/auth/api-keys/{id}/budget?period=…`: removes the owner's own budget, never
+/// the admin's.
 pub async fn delete_own_key_budget(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
@@ -288,7 +310,14 @@ pub async fn delete_own_key_budget(
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     let key = own_key(&state, user.id, &id).await?;
-    delete_budget(&state, BudgetScope::ApiKey, key.id, q.period).await
+    delete_budget(
+        &state,
+        BudgetScope::ApiKey,
+        key.id,
+        BudgetSetter::Owner,
+        q.period,
+    )
+    .await
 }
 
 /// `PUT /api/v1/auth/api-keys/{id}/limits` `{rpm_limit, tpm_limit, max_concurrent}`.
@@ -344,7 +373,14 @@ pub async fn admin_put_user_budget(
     Json(body): Json<BudgetBody>,
 ) -> ApiResult<Response> {
     let user = any_user(&state, &id).await?;
-    put_budget(&state, BudgetScope::User, user.id, &body).await
+    put_budget(
+        &state,
+        BudgetScope::User,
+        user.id,
+        BudgetSetter::Admin,
+        &body,
+    )
+    .await
 }
 
 /// `DELETE /api/v1/admin/users/{id}/budget?period=…`.
@@ -355,10 +391,18 @@ pub async fn admin_delete_user_budget(
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     let user = any_user(&state, &id).await?;
-    delete_budget(&state, BudgetScope::User, user.id, q.period).await
+    delete_budget(
+        &state,
+        BudgetScope::User,
+        user.id,
+        BudgetSetter::Admin,
+        q.period,
+    )
+    .await
 }
 
-/// `PUT /api/v1/admin/api-keys/{id}/budget`.
+/// `PUT /api/v1/admin/api-keys/{id}/budget`: the admin's budget on a key, which binds its
+/// owner.
 pub async fn admin_put_key_budget(
     State(state): State<AppState>,
     _: MasterKey,
@@ -366,10 +410,17 @@ pub async fn admin_put_key_budget(
     Json(body): Json<BudgetBody>,
 ) -> ApiResult<Response> {
     let key = any_key(&state, &id).await?;
-    put_budget(&state, BudgetScope::ApiKey, key.id, &body).await
+    put_budget(
+        &state,
+        BudgetScope::ApiKey,
+        key.id,
+        BudgetSetter::Admin,
+        &body,
+    )
+    .await
 }
 
-/// `DELETE /api/v1/admin/api-keys/{id}/budget?period=…`.
+/// `DELETE /api/v1/admin/api-keys/{id}/budget?period=…`: removes the admin's budget on a key.
 pub async fn admin_delete_key_budget(
     State(state): State<AppState>,
     _: MasterKey,
@@ -377,7 +428,14 @@ pub async fn admin_delete_key_budget(
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     let key = any_key(&state, &id).await?;
-    delete_budget(&state, BudgetScope::ApiKey, key.id, q.period).await
+    delete_budget(
+        &state,
+        BudgetScope::ApiKey,
+        key.id,
+        BudgetSetter::Admin,
+        q.period,
+    )
+    .await
 }
 
 /// `PUT /api/v1/admin/api-keys/{id}/limits`.

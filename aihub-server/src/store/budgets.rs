@@ -87,6 +87,38 @@ impl FromStr for BudgetPeriod {
     }
 }
 
+/// Who set a budget on a key: the admin, whose budget binds the key's owner, or the owner.
+/// Budgets on users (and later teams and organizations) are the admin's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetSetter {
+    /// The gateway's admin (master key): the owner sees it but cannot change or remove it.
+    Admin,
+    /// The key's owner, on their own key.
+    Owner,
+}
+
+impl BudgetSetter {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+}
+
+impl FromStr for BudgetSetter {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "admin" => Ok(Self::Admin),
+            "owner" => Ok(Self::Owner),
+            other => Err(invalid_data(format!("budget setter {other:?}"))),
+        }
+    }
+}
+
 /// A budget to create or replace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBudget {
@@ -102,6 +134,8 @@ pub struct NewBudget {
     pub hard_limit_nanos: Option<i64>,
     /// Reaching this sends one alert per period (nano-units).
     pub soft_limit_nanos: Option<i64>,
+    /// Who sets it: each setter has its own budget per scope and period.
+    pub set_by: BudgetSetter,
 }
 
 /// A stored budget.
@@ -121,6 +155,8 @@ pub struct Budget {
     pub hard_limit_nanos: Option<i64>,
     /// Soft limit (nano-units).
     pub soft_limit_nanos: Option<i64>,
+    /// Who set it.
+    pub set_by: BudgetSetter,
     /// Created, unix ms.
     pub created_at: i64,
     /// Last changed, unix ms.
@@ -137,7 +173,7 @@ pub struct Spent {
 }
 
 const BUDGET_COLUMNS: &str = "id, scope, scope_id, period, currency, hard_limit_nanos, \
-                              soft_limit_nanos, created_at, updated_at";
+                              soft_limit_nanos, created_at, updated_at, set_by";
 
 fn budget_from_row(row: &AnyRow) -> Result<Budget, StoreError> {
     Ok(Budget {
@@ -148,18 +184,21 @@ fn budget_from_row(row: &AnyRow) -> Result<Budget, StoreError> {
         currency: text(row, "currency")?,
         hard_limit_nanos: opt_int(row, "hard_limit_nanos")?,
         soft_limit_nanos: opt_int(row, "soft_limit_nanos")?,
+        set_by: text(row, "set_by")?.parse()?,
         created_at: int(row, "created_at")?,
         updated_at: int(row, "updated_at")?,
     })
 }
 
 impl Store {
-    /// Creates the scope's budget for `period`, or replaces its limits and currency.
+    /// Creates the scope's budget for `period` by its setter, or replaces that budget's
+    /// limits and currency; the other setter's budget is left alone.
     pub async fn put_budget(&self, budget: &NewBudget) -> Result<Budget, StoreError> {
         let now = now_ms();
         let row = sqlx::query(&format!(
-            "INSERT INTO budgets ({BUDGET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (scope, scope_id, period) DO UPDATE SET currency = excluded.currency, \
+            "INSERT INTO budgets ({BUDGET_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+             ON CONFLICT (scope, scope_id, period, set_by) DO UPDATE SET currency = excluded.currency, \
              hard_limit_nanos = excluded.hard_limit_nanos, \
              soft_limit_nanos = excluded.soft_limit_nanos, updated_at = excluded.updated_at \
              RETURNING {BUDGET_COLUMNS}"
@@ -172,31 +211,37 @@ impl Store {
         .bind(budget.hard_limit_nanos)
         .bind(budget.soft_limit_nanos)
         .bind(now)
+        .bind(budget.set_by.as_str())
         .fetch_one(&self.write)
         .await?;
         self.hot.invalidate();
         budget_from_row(&row)
     }
 
-    /// Removes the scope's budget for `period`. Returns false if it had none.
+    /// Removes the scope's budget for `period` set by `set_by` (never the other setter's).
+    /// Returns false if there was none.
     pub async fn delete_budget(
         &self,
         scope: BudgetScope,
         scope_id: Uuid,
         period: BudgetPeriod,
+        set_by: BudgetSetter,
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM budgets WHERE scope = $1 AND scope_id = $2 AND period = $3")
-                .bind(scope.as_str())
-                .bind(scope_id.to_string())
-                .bind(period.as_str())
-                .execute(&self.write)
-                .await?;
+        let done = sqlx::query(
+            "DELETE FROM budgets WHERE scope = $1 AND scope_id = $2 AND period = $3 \
+             AND set_by = $4",
+        )
+        .bind(scope.as_str())
+        .bind(scope_id.to_string())
+        .bind(period.as_str())
+        .bind(set_by.as_str())
+        .execute(&self.write)
+        .await?;
         self.hot.invalidate();
         Ok(done.rows_affected() == 1)
     }
 
-    /// The budgets of one scope.
+    /// The budgets of one scope, by either setter.
     pub async fn budgets_of(
         &self,
         scope: BudgetScope,
@@ -204,7 +249,7 @@ impl Store {
     ) -> Result<Vec<Budget>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {BUDGET_COLUMNS} FROM budgets WHERE scope = $1 AND scope_id = $2 \
-             ORDER BY period"
+             ORDER BY period, set_by"
         ))
         .bind(scope.as_str())
         .bind(scope_id.to_string())
@@ -213,7 +258,8 @@ impl Store {
         rows.iter().map(budget_from_row).collect()
     }
 
-    /// The budgets that apply to a request through `key_id` owned by `user_id`, in one query
+    /// The budgets that apply to a request through `key_id` owned by `user_id` (by both
+    /// setters: each is enforced), in one query
     /// (or none, while [`StoreOptions::key_cache_ttl`](super::StoreOptions) keeps them).
     pub async fn budgets_for_request(
         &self,
@@ -227,7 +273,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {BUDGET_COLUMNS} FROM budgets \
              WHERE (scope = 'api_key' AND scope_id = $1) OR (scope = 'user' AND scope_id = $2) \
-             ORDER BY scope, period"
+             ORDER BY scope, period, set_by"
         ))
         .bind(key_id.to_string())
         .bind(user_id.to_string())

@@ -58,6 +58,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         postgres: include_str!("../../migrations/postgres/0002_limits_and_budgets.sql"),
     },
     EmbeddedMigration {
+        version: 3,
+        name: "budget_setters",
+        sqlite: include_str!("../../migrations/sqlite/0003_budget_setters.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_budget_setters.sql"),
+    },
+    EmbeddedMigration {
         version: 4,
         name: "usage_attempts",
         sqlite: include_str!("../../migrations/sqlite/0004_usage_attempts.sql"),

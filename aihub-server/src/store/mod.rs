@@ -45,7 +45,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{User, normalize_email};
 pub use api_keys::{ApiKey, KeyLimits, NewApiKey};
-pub use budgets::{Budget, BudgetPeriod, BudgetScope, NewBudget, Spent};
+pub use budgets::{Budget, BudgetPeriod, BudgetScope, BudgetSetter, NewBudget, Spent};
 pub use error::StoreError;
 
 pub use usage::UsageRecord;

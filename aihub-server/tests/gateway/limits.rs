@@ -14,6 +14,7 @@ use crate::{Gateway, MASTER, chat};
 #[path = "../store/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+mod integrity;
 
 /// A small chat request whose output is bounded: 8 generated words, `max_tokens` 8.
 fn small(text: &str) -> Value {

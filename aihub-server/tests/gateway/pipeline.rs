@@ -311,3 +311,38 @@ async fn a_large_prompt_is_counted_off_the_workers_and_rate_checked_first() {
         rows[0]
     );
 }
+
+#[tokio::test]
+async fn a_stream_longer_than_its_lease_keeps_its_slot() {
+    let tables =
+        "[plans.free]\nname = \"One at a time\"\nmax_concurrent = 1\n[limits]\nlease_secs = 1\n";
+    let g = Gateway::start_setup(None, "", tables).await;
+    let (_, key) = g.user("lease@example.com").await;
+    let mut body = chat("mock/gpt-4o-mini@chunks=30,tps=10", "a long story");
+    body["stream"] = json!(true);
+    let resp = send(&g, &g.http, &key, &body).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut bytes = resp.bytes_stream();
+    let reader = tokio::spawn(async move { while bytes.next().await.is_some() {} });
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let (status, refused) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", "me too"),
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "the stream still holds the one slot past its 1 s lease: {refused}"
+    );
+    reader.await.unwrap();
+    let (status, _) = g
+        .post(
+            "/v1/chat/completions",
+            Some(&key),
+            &chat("mock/gpt-4o-mini", "now"),
+        )
+        .await;
+    assert_eq!(status, 200, "the slot is free once the stream ended");
+}

@@ -1,6 +1,8 @@
 //! Plans, key limits, budgets, budget alerts and spend sums.
 
-use aihub_server::store::{BudgetPeriod, BudgetScope, KeyLimits, NewApiKey, NewBudget};
+use aihub_server::store::{
+    BudgetPeriod, BudgetScope, BudgetSetter, KeyLimits, NewApiKey, NewBudget,
+};
 
 use crate::harness::TestDb;
 use crate::usage::record;
@@ -9,6 +11,7 @@ on_both_backends!(
     a_users_plan_changes_and_authentication_sees_it,
     key_limits_round_trip,
     one_budget_per_scope_and_period_replaced_in_place,
+    the_admins_and_the_owners_budget_on_a_key_are_two,
     a_soft_limit_alert_is_recorded_once_per_period,
     spend_is_summed_per_key_and_per_user_from_a_time,
 );
@@ -96,6 +99,7 @@ async fn one_budget_per_scope_and_period_replaced_in_place(db: TestDb) {
         currency: "USD".into(),
         hard_limit_nanos: hard,
         soft_limit_nanos: None,
+        set_by: BudgetSetter::Admin,
     };
     let first = db
         .store
@@ -148,13 +152,23 @@ async fn one_budget_per_scope_and_period_replaced_in_place(db: TestDb) {
     );
     assert!(
         db.store
-            .delete_budget(BudgetScope::ApiKey, k.id, BudgetPeriod::Monthly)
+            .delete_budget(
+                BudgetScope::ApiKey,
+                k.id,
+                BudgetPeriod::Monthly,
+                BudgetSetter::Admin
+            )
             .await
             .unwrap()
     );
     assert!(
         !db.store
-            .delete_budget(BudgetScope::ApiKey, k.id, BudgetPeriod::Monthly)
+            .delete_budget(
+                BudgetScope::ApiKey,
+                k.id,
+                BudgetPeriod::Monthly,
+                BudgetSetter::Admin
+            )
             .await
             .unwrap()
     );
@@ -165,6 +179,65 @@ async fn one_budget_per_scope_and_period_replaced_in_place(db: TestDb) {
             .unwrap(),
         []
     );
+}
+
+async fn the_admins_and_the_owners_budget_on_a_key_are_two(db: TestDb) {
+    let user = db.user().await;
+    let k = key(&db, &user, "hash-two-budgets").await;
+    let new = |set_by, hard| NewBudget {
+        scope: BudgetScope::ApiKey,
+        scope_id: k.id,
+        period: BudgetPeriod::Lifetime,
+        currency: "USD".into(),
+        hard_limit_nanos: Some(hard),
+        soft_limit_nanos: None,
+        set_by,
+    };
+    let admins = db
+        .store
+        .put_budget(&new(BudgetSetter::Admin, 5))
+        .await
+        .unwrap();
+    assert_eq!(admins.set_by, BudgetSetter::Admin);
+    // The owner's budget for the same key and period is another row: the admin's stays.
+    let owners = db
+        .store
+        .put_budget(&new(BudgetSetter::Owner, 1_000))
+        .await
+        .unwrap();
+    assert_ne!(owners.id, admins.id);
+    let again = db
+        .store
+        .put_budget(&new(BudgetSetter::Owner, 2_000))
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.hard_limit_nanos), (owners.id, Some(2_000)));
+    let both = db.store.budgets_for_request(k.id, user.id).await.unwrap();
+    let limits: Vec<_> = both
+        .iter()
+        .map(|b| (b.set_by, b.hard_limit_nanos))
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            (BudgetSetter::Admin, Some(5)),
+            (BudgetSetter::Owner, Some(2_000))
+        ]
+    );
+    // Deleting the owner's leaves the admin's, and the owner's delete never reaches it.
+    let delete = |set_by| {
+        db.store
+            .delete_budget(BudgetScope::ApiKey, k.id, BudgetPeriod::Lifetime, set_by)
+    };
+    assert!(delete(BudgetSetter::Owner).await.unwrap());
+    assert!(!delete(BudgetSetter::Owner).await.unwrap());
+    let left = db
+        .store
+        .budgets_of(BudgetScope::ApiKey, k.id)
+        .await
+        .unwrap();
+    assert_eq!(left, [admins]);
+    assert!(delete(BudgetSetter::Admin).await.unwrap());
 }
 
 async fn a_soft_limit_alert_is_recorded_once_per_period(db: TestDb) {
@@ -178,6 +251,7 @@ async fn a_soft_limit_alert_is_recorded_once_per_period(db: TestDb) {
             currency: "USD".into(),
             hard_limit_nanos: None,
             soft_limit_nanos: Some(10),
+            set_by: BudgetSetter::Admin,
         })
         .await
         .unwrap();
@@ -228,4 +302,104 @@ async fn spend_is_summed_per_key_and_per_user_from_a_time(db: TestDb) {
         (by_key.tokens, by_key.costs),
         (120, vec![("USD".into(), 1_500)])
     );
+}
+
+/// Schema version 2 with one budget and its alert, then version 3 applied as the gateway
+/// applies it (one transaction, foreign keys on): the budget becomes the admin's, its alert
+/// survives, and the owner can then have a budget of their own beside it.
+async fn budgets_from_version_2_become_the_admins(url: &str, scripts: [&str; 3]) {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    if url.starts_with("sqlite:") {
+        c.execute("PRAGMA foreign_keys = ON").await.unwrap();
+    }
+    for script in &scripts[..2] {
+        c.execute(sqlx::raw_sql(script)).await.unwrap();
+    }
+    c.execute(
+        "INSERT INTO budgets (id, scope, scope_id, period, currency, hard_limit_nanos, \
+         soft_limit_nanos, created_at, updated_at) \
+         VALUES ('b1', 'api_key', 'k1', 'monthly', 'USD', 5, 3, 1, 1)",
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO budget_alerts (budget_id, period_start, spent_nanos, fired_at) \
+         VALUES ('b1', 0, 4, 2)",
+    )
+    .await
+    .unwrap();
+    let mut tx = c.begin().await.unwrap();
+    tx.execute(sqlx::raw_sql(scripts[2])).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let set_by: String = sqlx::query_scalar("SELECT set_by FROM budgets WHERE id = 'b1'")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(set_by, "admin");
+    let alerts: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM budget_alerts WHERE budget_id = 'b1'",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(alerts, 1, "the alert survived the migration");
+    c.execute(
+        "INSERT INTO budgets (id, scope, scope_id, period, currency, hard_limit_nanos, \
+         created_at, updated_at, set_by) \
+         VALUES ('b2', 'api_key', 'k1', 'monthly', 'USD', 9, 1, 1, 'owner')",
+    )
+    .await
+    .unwrap();
+    let twice = c
+        .execute(
+            "INSERT INTO budgets (id, scope, scope_id, period, currency, created_at, \
+             updated_at, set_by) \
+             VALUES ('b3', 'api_key', 'k1', 'monthly', 'USD', 1, 1, 'owner')",
+        )
+        .await;
+    assert!(twice.is_err(), "one budget per scope, period and setter");
+    // The alert still follows its budget.
+    c.execute("DELETE FROM budgets WHERE id = 'b1'")
+        .await
+        .unwrap();
+    let alerts: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM budget_alerts")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 0);
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn budgets_from_version_2_become_the_admins_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}?mode=rwc", crate::harness::sqlite_url(dir.path()));
+    budgets_from_version_2_become_the_admins(
+        &url,
+        [
+            include_str!("../../migrations/sqlite/0001_initial_schema.sql"),
+            include_str!("../../migrations/sqlite/0002_limits_and_budgets.sql"),
+            include_str!("../../migrations/sqlite/0003_budget_setters.sql"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn budgets_from_version_2_become_the_admins_on_postgres() {
+    crate::harness::in_fresh_postgres(|url| async move {
+        budgets_from_version_2_become_the_admins(
+            &url,
+            [
+                include_str!("../../migrations/postgres/0001_initial_schema.sql"),
+                include_str!("../../migrations/postgres/0002_limits_and_budgets.sql"),
+                include_str!("../../migrations/postgres/0003_budget_setters.sql"),
+            ],
+        )
+        .await;
+    })
+    .await;
 }

@@ -35,6 +35,7 @@ fn budget(user: &User, nanos: i64) -> NewBudget {
         currency: "USD".into(),
         hard_limit_nanos: Some(nanos),
         soft_limit_nanos: None,
+        set_by: aihub_server::store::BudgetSetter::Admin,
     }
 }
 

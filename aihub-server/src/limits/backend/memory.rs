@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::gcra::{Gcra, Tat, micros};
-use super::{Admission, Admit, RateState, Settlement, SpendState};
+use super::{Admission, Admit, RateState, Renewal, Settlement, SpendState};
 
 /// How often (in the callers' clock) the whole state is swept for expired entries, ms.
 const SWEEP_EVERY_MS: i64 = 5_000;
@@ -47,16 +47,19 @@ struct Counter {
     /// (lease deadline, reservation id), to find ended leases without a scan.
     leases: BTreeSet<(i64, String)>,
     expires_at_ms: i64,
+    /// When it was seeded from the usage records (the caller's clock).
+    seeded_ms: i64,
 }
 
 impl Counter {
-    fn new(used: i64, expires_at_ms: i64) -> Self {
+    fn new(used: i64, expires_at_ms: i64, seeded_ms: i64) -> Self {
         Self {
             used,
             reserved: 0,
             reservations: HashMap::new(),
             leases: BTreeSet::new(),
             expires_at_ms,
+            seeded_ms,
         }
     }
 
@@ -93,6 +96,20 @@ impl Counter {
         entry.0 = entry.0.saturating_add(amount);
         entry.1 = deadline;
         self.leases.insert((deadline, id.to_owned()));
+    }
+
+    /// Moves the lease of the live reservation `id` to `deadline` (never earlier); false
+    /// when it holds nothing here.
+    fn renew(&mut self, id: &str, deadline: i64) -> bool {
+        let Some(entry) = self.reservations.get_mut(id) else {
+            return false;
+        };
+        if entry.1 < deadline {
+            self.leases.remove(&(entry.1, id.to_owned()));
+            entry.1 = deadline;
+            self.leases.insert((deadline, id.to_owned()));
+        }
+        true
     }
 
     /// Removes the reservation `id`; returns its lease deadline if it was there.
@@ -132,13 +149,21 @@ impl MemoryBackend {
         state.settle(settlement)
     }
 
-    /// Sets a spend counter's `used`, unless the counter already exists.
-    pub fn seed(&self, key: &str, used: i64, expires_at_ms: i64) {
+    /// Extends the leases of a request's live reservations and slots; returns how many
+    /// it still held.
+    pub fn renew(&self, renewal: &Renewal) -> usize {
+        let mut state = self.lock();
+        state.renew(renewal)
+    }
+
+    /// Sets a spend counter's `used`, unless the counter already exists; `seeded_ms` is when
+    /// the records were read.
+    pub fn seed(&self, key: &str, used: i64, expires_at_ms: i64, seeded_ms: i64) {
         let mut state = self.lock();
         state
             .spends
             .entry(key.to_owned())
-            .or_insert_with(|| Counter::new(used, expires_at_ms));
+            .or_insert_with(|| Counter::new(used, expires_at_ms, seeded_ms));
     }
 }
 
@@ -293,15 +318,16 @@ impl State {
                     if let Some(deadline) = counter.release(&s.id) {
                         lease_end = lease_end.max(deadline);
                     }
-                    counter.used = counter.used.saturating_add(spend.actual);
+                    // Seeded after the request ended: its usage record counts already.
+                    if counter.seeded_ms <= s.ended_ms {
+                        counter.used = counter.used.saturating_add(spend.actual);
+                    }
                     counter.state()
                 }
-                None => {
-                    let counter = Counter::new(spend.actual, spend.expires_at_ms);
-                    let state = counter.state();
-                    self.spends.insert(spend.key.clone(), counter);
-                    state
-                }
+                // Unknown or expired: recreating it from this one request would forget what
+                // was spent before. The next admission seeds it from the usage records, which
+                // then include this request's.
+                None => NO_SPEND,
             };
             states.push(state);
         }
@@ -330,6 +356,27 @@ impl State {
         self.settled
             .insert(s.id.clone(), lease_end.saturating_add(SETTLED_MARGIN_MS));
         states
+    }
+
+    fn renew(&mut self, r: &Renewal) -> usize {
+        let deadline = r.now_ms.saturating_add(r.lease_ms.max(0));
+        let mut held = 0;
+        for key in &r.spends {
+            if let Some(counter) = self.live_counter(key, r.now_ms)
+                && counter.renew(&r.id, deadline)
+            {
+                held += 1;
+            }
+        }
+        for key in &r.concurrency {
+            if let Some(until) = self.slots.get_mut(key).and_then(|s| s.get_mut(&r.id))
+                && *until > r.now_ms
+            {
+                *until = (*until).max(deadline);
+                held += 1;
+            }
+        }
+        held
     }
 
     /// Forgets expired counters, full buckets, ended slots and old settled ids, at most once

@@ -11,7 +11,10 @@
 //!   it did use. It is idempotent per reservation id: settling twice (a retry after a timeout,
 //!   say) counts once;
 //! - a reservation that is never settled (its gateway instance died) is released by itself
-//!   once its lease ends;
+//!   once its lease ends; [`LimitBackend::renew`] extends the lease of a request still running;
+//! - settling on a spend counter the backend does not know (Redis lost its data, or the period
+//!   ended) leaves it unknown: recreating it from one request would forget what was spent
+//!   before, and the next admission seeds it from the usage records instead;
 //! - a spend counter the backend does not know yet (first use in a period, or Redis restarted)
 //!   is reported as [`Admit::Unseeded`]; the caller loads the period's spend from the database,
 //!   calls [`LimitBackend::seed`] (set if absent) and asks again.
@@ -165,6 +168,10 @@ pub struct Settlement {
     pub spends: Vec<SpendSettle>,
     /// Concurrency keys whose slot this request releases.
     pub concurrency: Vec<String>,
+    /// When the request ended (its first settlement attempt; a retry keeps it), unix ms. A
+    /// counter seeded at or after that already holds the request's use through its usage
+    /// record, written right after settlement: the use is not added again.
+    pub ended_ms: i64,
 }
 
 /// Units given back to a rate bucket.
@@ -188,10 +195,26 @@ pub struct SpendSettle {
     /// The amount admitted; released from `reserved` (unless the lease already released it).
     /// The backend releases what it recorded for this id, so this is informational.
     pub reserved: i64,
-    /// The amount really spent; added to `used` (always, even after the lease ended).
+    /// The amount really spent; added to `used` (even after the lease ended) when the counter
+    /// exists; an unknown counter stays unknown, for seeding.
     pub actual: i64,
-    /// When the counter may be forgotten, as admitted.
+    /// When the counter may be forgotten, as admitted (informational).
     pub expires_at_ms: i64,
+}
+
+/// Extending the lease of a request that is still running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    /// The admission's id.
+    pub id: String,
+    /// Now, unix ms.
+    pub now_ms: i64,
+    /// The new lease, from now, ms.
+    pub lease_ms: i64,
+    /// Spend counter keys the request holds a reservation on.
+    pub spends: Vec<String>,
+    /// Concurrency keys the request holds a slot in.
+    pub concurrency: Vec<String>,
 }
 
 /// A backend that could not be reached or answered nonsense. The caller decides, by
@@ -227,14 +250,31 @@ impl LimitBackend {
         }
     }
 
-    /// Sets a spend counter's `used` to what the database says, unless it already exists.
-    pub async fn seed(&self, key: &str, used: i64, expires_at_ms: i64) -> Result<(), BackendError> {
+    /// Extends the lease of a running request's reservations and slots to `now + lease`
+    /// (never shortens one); returns how many of them it still held. A lease that already
+    /// ended is not taken again.
+    pub async fn renew(&self, renewal: &Renewal) -> Result<usize, BackendError> {
+        match self {
+            Self::Memory(b) => Ok(b.renew(renewal)),
+            Self::Redis(b) => b.renew(renewal).await,
+        }
+    }
+
+    /// Sets a spend counter's `used` to what the database says, unless it already exists;
+    /// `seeded_ms` is when the database was read (see [`Settlement::ended_ms`]).
+    pub async fn seed(
+        &self,
+        key: &str,
+        used: i64,
+        expires_at_ms: i64,
+        seeded_ms: i64,
+    ) -> Result<(), BackendError> {
         match self {
             Self::Memory(b) => {
-                b.seed(key, used, expires_at_ms);
+                b.seed(key, used, expires_at_ms, seeded_ms);
                 Ok(())
             }
-            Self::Redis(b) => b.seed(key, used, expires_at_ms).await,
+            Self::Redis(b) => b.seed(key, used, expires_at_ms, seeded_ms).await,
         }
     }
 }

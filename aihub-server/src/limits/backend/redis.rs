@@ -9,13 +9,14 @@ use ::redis::{Client, Script, ScriptInvocation};
 
 use super::gcra::{Gcra, micros};
 use super::memory::SETTLED_MARGIN_MS;
-use super::{Admission, Admit, BackendError, RateState, Settlement, SpendState};
+use super::{Admission, Admit, BackendError, RateState, Renewal, Settlement, SpendState};
 
 /// Every key this backend writes starts with this.
 const PREFIX: &str = "aihub:";
 
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("admit.lua")));
 static SETTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("settle.lua")));
+static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("renew.lua")));
 static SEED: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("seed.lua")));
 
 /// Limit state in Redis. Clones share one connection, which reconnects by itself.
@@ -118,7 +119,8 @@ impl RedisBackend {
             .arg(s.rate_refunds.len())
             .arg(s.spends.len())
             .arg(s.concurrency.len())
-            .arg(SETTLED_MARGIN_MS);
+            .arg(SETTLED_MARGIN_MS)
+            .arg(s.ended_ms);
         for refund in &s.rate_refunds {
             let gcra = Gcra::of_refund(refund);
             let inc = gcra.increment(refund.units.min(gcra.limit));
@@ -130,9 +132,7 @@ impl RedisBackend {
         }
         for spend in &s.spends {
             spend_keys(&mut call, &spend.key);
-            call.arg(spend.actual)
-                .arg(spend.expires_at_ms)
-                .arg(pexpireat(spend.expires_at_ms));
+            call.arg(spend.actual);
         }
         for conc in &s.concurrency {
             call.key(key(conc));
@@ -143,18 +143,43 @@ impl RedisBackend {
             .ok_or_else(|| nonsense("settle", &reply))
     }
 
+    /// Extends the leases of a request's live reservations and slots; returns how many it
+    /// still held.
+    pub async fn renew(&self, r: &Renewal) -> Result<usize, BackendError> {
+        let mut call = RENEW.prepare_invoke();
+        call.arg(r.now_ms)
+            .arg(r.lease_ms.max(0))
+            .arg(&r.id)
+            .arg(r.spends.len())
+            .arg(r.concurrency.len());
+        for spend in &r.spends {
+            call.key(format!("{PREFIX}{spend}:leases"))
+                .key(format!("{PREFIX}{spend}:res"));
+        }
+        for conc in &r.concurrency {
+            call.key(key(conc));
+        }
+        let reply = self.run("renew", &call).await?;
+        match reply.as_slice() {
+            [held] => usize::try_from(*held).map_err(|_| nonsense("renew", &reply)),
+            _ => Err(nonsense("renew", &reply)),
+        }
+    }
+
     /// Sets a spend counter's `used`, unless the counter already exists.
     pub async fn seed(
         &self,
         counter: &str,
         used: i64,
         expires_at_ms: i64,
+        seeded_ms: i64,
     ) -> Result<(), BackendError> {
         let mut call = SEED.prepare_invoke();
         spend_keys(&mut call, counter);
         call.arg(used)
             .arg(expires_at_ms)
-            .arg(pexpireat(expires_at_ms));
+            .arg(pexpireat(expires_at_ms))
+            .arg(seeded_ms);
         self.run("seed", &call).await.map(|_| ())
     }
 }

@@ -1,13 +1,13 @@
 -- Settles one admitted request, once per id: releases its reservations, adds what it really
--- used, gives rate units back and frees its concurrency slots. A second call with the same id
+-- used to the counters that exist (an unknown one is left for seeding), gives rate units back and frees its concurrency slots. A second call with the same id
 -- (while the settled marker lives) only reports the counters.
 --
 -- Numbers: doubles, exact to 2^53; see admit.lua. Replies are integers only.
 --
 -- KEYS: settled marker; nr rate buckets; ns × (counter, leases, reservations); nc concurrency zsets.
--- ARGV: now_ms, id, nr, ns, nc, margin_ms,
+-- ARGV: now_ms, id, nr, ns, nc, margin_ms, ended_ms,
 --       nr × (give_back_whole_us, give_back_frac, limit, period_us),
---       ns × (actual, expires_at_ms as text, pexpireat or 0).
+--       ns × (actual).
 -- Reply: ns × (used, reserved).
 
 local function num(n)
@@ -34,8 +34,9 @@ local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local nr, ns, nc = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local margin = tonumber(ARGV[6])
+local ended_ms = tonumber(ARGV[7])
 local now_us = now * 1000
-local rate_arg = 7
+local rate_arg = 8
 local spend_arg = rate_arg + 4 * nr
 local rate_key = 2
 local spend_key = rate_key + nr
@@ -64,17 +65,14 @@ local lease_end = now
 local reply = {}
 for i = 0, ns - 1 do
   local ck, lk, rk = KEYS[spend_key + 3 * i], KEYS[spend_key + 3 * i + 1], KEYS[spend_key + 3 * i + 2]
-  local a = spend_arg + 3 * i
-  local actual, expires, pexpireat = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local v = redis.call('HMGET', ck, 'u', 'x')
+  local actual = ARGV[spend_arg + i]
+  local v = redis.call('HMGET', ck, 'u', 'x', 's')
   if not v[1] or (tonumber(v[2]) or 0) <= now then
-    -- Unknown or expired (the period ended, or Redis lost it): what was used still counts.
+    -- Unknown or expired (the period ended, or Redis lost it). Recreating it from this one
+    -- request would forget everything spent before: leave it absent, and the next admission
+    -- seeds it from the usage records, which then include this request's.
     redis.call('DEL', ck, lk, rk)
-    redis.call('HSET', ck, 'u', actual, 'r', '0', 'x', expires)
-    if pexpireat ~= 0 then
-      redis.call('PEXPIREAT', ck, num(pexpireat))
-    end
-    reply[#reply + 1] = tonumber(actual)
+    reply[#reply + 1] = 0
     reply[#reply + 1] = 0
   else
     local freed = 0
@@ -104,7 +102,12 @@ for i = 0, ns - 1 do
       redis.call('HSET', ck, 'r', '0')
       r = 0
     end
-    reply[#reply + 1] = redis.call('HINCRBY', ck, 'u', actual)
+    if (tonumber(v[3]) or 0) > ended_ms then
+      -- Seeded from the usage records after this request ended: its record counts already.
+      reply[#reply + 1] = tonumber(redis.call('HGET', ck, 'u'))
+    else
+      reply[#reply + 1] = redis.call('HINCRBY', ck, 'u', actual)
+    end
     reply[#reply + 1] = r
   end
 end

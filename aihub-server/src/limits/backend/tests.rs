@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use super::*;
 
+mod lifecycle;
+use lifecycle::*;
+
 /// Per-minute limits.
 const MINUTE: u64 = 60_000;
 /// Lease of every admission unless a case says otherwise.
@@ -133,9 +136,23 @@ impl Fixture {
         spends: &[(&str, i64, i64)],
         caps: &[&str],
     ) -> Vec<SpendState> {
+        self.settle_ended(id, at, at, refunds, spends, caps).await
+    }
+
+    /// A settlement at `at` of a request that ended at `ended` (a retried settlement).
+    async fn settle_ended(
+        &self,
+        id: &str,
+        at: i64,
+        ended: i64,
+        refunds: &[(&str, u64, u64, u64)],
+        spends: &[(&str, i64, i64)],
+        caps: &[&str],
+    ) -> Vec<SpendState> {
         let settlement = Settlement {
             id: self.key(id),
             now_ms: self.t0 + at,
+            ended_ms: self.t0 + ended,
             rate_refunds: refunds
                 .iter()
                 .map(|&(name, limit, period_ms, units)| RateRefund {
@@ -167,9 +184,14 @@ impl Fixture {
     }
 
     async fn seed_until(&self, name: &str, used: i64, expires_at_ms: i64) {
+        self.seed_exactly(name, used, expires_at_ms, 0).await;
+    }
+
+    /// Seeds as if the usage records were read at `at`.
+    async fn seed_exactly(&self, name: &str, used: i64, expires_at_ms: i64, at: i64) {
         if let Err(e) = self
             .backend
-            .seed(&self.key(name), used, expires_at_ms)
+            .seed(&self.key(name), used, expires_at_ms, self.t0 + at)
             .await
         {
             panic!("seed: {e}");
@@ -420,62 +442,6 @@ async fn over_limit_at_the_exact_boundary(f: &Fixture) {
     );
 }
 
-async fn settle_releases_reserved_and_adds_actual_once(f: &Fixture) {
-    f.seed("budget", 30).await;
-    assert_eq!(
-        f.admit("a", 0, &[], &[f.spend("budget", 100, 70)], &[])
-            .await,
-        granted(&[], &[ss(30, 70)])
-    );
-    assert_eq!(
-        f.settle("a", 10, &[], &[("budget", 70, 25)], &[]).await,
-        vec![ss(55, 0)]
-    );
-    // A retried settlement counts once.
-    assert_eq!(
-        f.settle("a", 20, &[], &[("budget", 70, 25)], &[]).await,
-        vec![ss(55, 0)]
-    );
-    assert_eq!(
-        f.admit("b", 30, &[], &[f.spend("budget", 100, 45)], &[])
-            .await,
-        granted(&[], &[ss(55, 45)])
-    );
-    assert_eq!(
-        f.admit("c", 30, &[], &[f.spend("budget", 100, 1)], &[])
-            .await,
-        Admit::OverLimit {
-            index: 0,
-            state: ss(55, 45),
-        }
-    );
-}
-
-async fn an_unsettled_reservation_ends_with_its_lease(f: &Fixture) {
-    f.seed("budget", 30).await;
-    let mut first = f.admission("a", 0, &[], &[f.spend("budget", 100, 70)], &[]);
-    first.lease_ms = 1_000;
-    assert_eq!(f.admit_exactly(&first).await, granted(&[], &[ss(30, 70)]));
-    assert_eq!(
-        f.admit("b", 999, &[], &[f.spend("budget", 100, 31)], &[])
-            .await,
-        Admit::OverLimit {
-            index: 0,
-            state: ss(30, 70),
-        }
-    );
-    assert_eq!(
-        f.admit("b", 1_000, &[], &[f.spend("budget", 100, 31)], &[])
-            .await,
-        granted(&[], &[ss(30, 31)])
-    );
-    // The late settlement still adds what was used, and releases nothing twice.
-    assert_eq!(
-        f.settle("a", 1_500, &[], &[("budget", 70, 25)], &[]).await,
-        vec![ss(55, 31)]
-    );
-}
-
 async fn concurrency_cap_and_release(f: &Fixture) {
     let cap = [f.cap("conc", 2)];
     assert_eq!(f.admit("a", 0, &[], &[], &cap).await, granted(&[], &[]));
@@ -499,33 +465,6 @@ async fn concurrency_cap_and_release(f: &Fixture) {
     assert_eq!(
         f.admit("e", LEASE + 10, &[], &[], &cap).await,
         granted(&[], &[])
-    );
-}
-
-async fn settling_an_unknown_or_expired_counter_creates_it(f: &Fixture) {
-    assert_eq!(
-        f.settle("a", 0, &[], &[("budget", 60, 40)], &[]).await,
-        vec![ss(40, 0)]
-    );
-    assert_eq!(
-        f.admit("b", 0, &[], &[f.spend("budget", 100, 60)], &[])
-            .await,
-        granted(&[], &[ss(40, 60)])
-    );
-    f.seed_until("short", 10, f.t0 + 10_000).await;
-    assert_eq!(
-        f.admit("c", 9_999, &[], &[f.spend("short", 100, 1)], &[])
-            .await,
-        granted(&[], &[ss(10, 1)])
-    );
-    assert_eq!(
-        f.admit("d", 10_000, &[], &[f.spend("short", 100, 1)], &[])
-            .await,
-        Admit::Unseeded { indices: vec![0] }
-    );
-    assert_eq!(
-        f.settle("c", 10_000, &[], &[("short", 1, 5)], &[]).await,
-        vec![ss(5, 0)]
     );
 }
 
@@ -702,7 +641,9 @@ conformance!(
     settle_releases_reserved_and_adds_actual_once,
     an_unsettled_reservation_ends_with_its_lease,
     concurrency_cap_and_release,
-    settling_an_unknown_or_expired_counter_creates_it,
+    settling_an_unknown_or_expired_counter_leaves_it_for_seeding,
+    a_renewed_lease_outlives_the_original,
+    a_counter_seeded_after_a_request_ended_does_not_count_it_twice,
     a_key_named_twice_counts_twice,
     lifetime_counters_never_expire,
     large_money_amounts_are_exact,
@@ -713,7 +654,7 @@ fn memory_forgets_what_has_expired() {
     let backend = MemoryBackend::new();
     let t0 = 1_700_000_000_000;
     for n in 0..100 {
-        backend.seed(&format!("c{n}"), 0, t0 + 60_000);
+        backend.seed(&format!("c{n}"), 0, t0 + 60_000, t0);
         let admit = backend.admit(&Admission {
             id: format!("r{n}"),
             now_ms: t0,
@@ -739,6 +680,7 @@ fn memory_forgets_what_has_expired() {
         backend.settle(&Settlement {
             id: format!("r{n}"),
             now_ms: t0,
+            ended_ms: t0,
             rate_refunds: vec![],
             spends: vec![],
             concurrency: vec![],
