@@ -11,6 +11,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod gemini;
 pub mod openai;
+pub mod path;
 
 use std::time::Duration;
 
