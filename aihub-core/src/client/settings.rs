@@ -132,7 +132,8 @@ impl CallSettings {
     }
 }
 
-/// Milliseconds as a [`Duration`]: a positive finite number, or `null` for no limit.
+/// Milliseconds as a [`Duration`]: a positive number a `Duration` can hold (1e300 is an
+/// error, not a panic), or `null` for no limit.
 mod millis {
     use std::time::Duration;
 
@@ -144,12 +145,12 @@ mod millis {
     ) -> Result<Option<Option<Duration>>, D::Error> {
         match Option::<f64>::deserialize(d)? {
             None => Ok(Some(None)),
-            Some(ms) if ms.is_finite() && ms > 0.0 => {
-                Ok(Some(Some(Duration::from_secs_f64(ms / 1000.0))))
-            }
-            Some(ms) => Err(D::Error::custom(format!(
-                "a time in milliseconds must be a positive number or null, not {ms}"
-            ))),
+            Some(ms) => match crate::error::duration_from_secs(ms / 1000.0) {
+                Some(t) if ms > 0.0 => Ok(Some(Some(t))),
+                _ => Err(D::Error::custom(format!(
+                    "a time in milliseconds must be a positive number that a duration can hold, or null, not {ms}"
+                ))),
+            },
         }
     }
 }
@@ -177,6 +178,14 @@ mod tests {
         let e = ClientSettings::from_json(r#"{"timeout":-5}"#).unwrap_err();
         assert_eq!(e.kind(), "config");
         assert!(e.message().contains("timeout"), "{}", e.message());
+        // `Duration::from_secs_f64` panicked on a time this large.
+        for huge in ["1e300", "1.7976931348623157e308"] {
+            let e = ClientSettings::from_json(&format!(r#"{{"timeout":{huge}}}"#)).unwrap_err();
+            assert_eq!(e.kind(), "config");
+            assert!(e.message().contains("timeout"), "{}", e.message());
+            let e = CallSettings::from_json(&format!(r#"{{"timeout":{huge}}}"#)).unwrap_err();
+            assert_eq!(e.kind(), "config");
+        }
         let e = ClientSettings::from_json(r#"{"apikey":"x"}"#).unwrap_err();
         assert!(e.message().contains("apikey"), "{}", e.message());
     }
