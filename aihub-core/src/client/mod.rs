@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+mod attempt;
 mod builder;
 mod retry;
 mod settings;
@@ -23,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use attempt::{AttemptInfo, AttemptOptions, RawResponse};
 pub use builder::{
     API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_GATEWAY_URL, GATEWAY_KEY_PREFIX,
 };

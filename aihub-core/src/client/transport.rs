@@ -69,7 +69,7 @@ impl Client {
         }
     }
 
-    async fn send_once(
+    pub(super) async fn send_once(
         &self,
         adapter: &Adapter,
         request: &ProviderRequest,
@@ -109,6 +109,38 @@ impl Client {
                 ))))
             }),
             _ => send.await,
+        }
+    }
+}
+
+impl Client {
+    /// Sends a passthrough request once and returns whatever the provider answered.
+    pub(super) async fn send_raw(
+        &self,
+        request: &ProviderRequest,
+        request_id: &str,
+        total: Option<Duration>,
+    ) -> Result<reqwest::Response> {
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), &request.url)
+            .headers(request.headers.clone())
+            .header("x-client-request-id", request_id);
+        if let Some(body) = &request.body {
+            let bytes =
+                serde_json::to_vec(body).map_err(|e| Error::bad_request(e.to_string(), None))?;
+            builder = builder.body(bytes);
+        }
+        let send = async { Ok(builder.send().await?) };
+        match total {
+            Some(t) => timeout(t, send).await.unwrap_or_else(|| {
+                Err(Error::Timeout(ErrorDetail::new(format!(
+                    "no response within {} ms",
+                    t.as_millis()
+                ))))
+            }),
+            None => send.await,
         }
     }
 }

@@ -48,7 +48,7 @@ impl AzureAdapter {
         )))
     }
 
-    fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
+    pub(crate) fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
         let key = self.config.api_key.as_ref().ok_or_else(|| {
             Error::config(format!(
                 "no API key configured for provider {}",

@@ -260,6 +260,30 @@ impl Adapter {
     pub fn config(&self) -> &ProviderConfig {
         dispatch!(self, a => a.config())
     }
+
+    /// A request in the provider's own wire format: `path` (with its query, starting with
+    /// `/`) joined to the base URL, with the provider's credentials and extra headers.
+    pub fn passthrough_request(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<ProviderRequest> {
+        if !path.starts_with('/') || path.contains("..") || path.contains('#') {
+            return Err(Error::bad_request(
+                format!("passthrough path {path:?} must start with '/' and hold no '..' or '#'"),
+                None,
+            ));
+        }
+        let url = self.config().url(path);
+        let mut request = match body {
+            Some(body) => ProviderRequest::post_json(url, body),
+            None => ProviderRequest::get(url),
+        };
+        request.method = method;
+        dispatch!(self, a => a.authorize(&mut request))?;
+        Ok(request)
+    }
 }
 
 impl ProviderAdapter for Adapter {

@@ -1,6 +1,7 @@
 //! aihub-core end to end: the Client against tests/mock-upstream, for every provider family.
 #![cfg(test)]
 
+mod attempt;
 mod client;
 mod conformance;
 mod examples;

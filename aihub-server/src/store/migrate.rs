@@ -57,6 +57,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_limits_and_budgets.sql"),
         postgres: include_str!("../../migrations/postgres/0002_limits_and_budgets.sql"),
     },
+    EmbeddedMigration {
+        version: 4,
+        name: "usage_attempts",
+        sqlite: include_str!("../../migrations/sqlite/0004_usage_attempts.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_usage_attempts.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.

@@ -53,6 +53,19 @@ pub struct UsageRecord {
     pub error_type: Option<String>,
     /// Whether the response was streamed.
     pub stream: bool,
+    /// Upstream attempts made for the request, retries included.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// True when the upstream reported no usage and the gateway counted the tokens itself.
+    #[serde(default)]
+    pub usage_estimated: bool,
+    /// The provider's request id for the serving attempt, when it sent one.
+    #[serde(default)]
+    pub upstream_request_id: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl UsageRecord {
@@ -66,10 +79,10 @@ impl UsageRecord {
 pub(crate) const USAGE_COLUMNS: &str = "id, request_id, created_at, api_key_id, user_id, \
      organization_id, team_id, model, provider, upstream_model, prompt_tokens, completion_tokens, \
      cached_tokens, reasoning_tokens, cost_nanos, currency, latency_ms, ttft_ms, status, \
-     error_type, stream";
-const COLUMN_COUNT: usize = 21;
+     error_type, stream, attempts, usage_estimated, upstream_request_id";
+const COLUMN_COUNT: usize = 24;
 
-/// Rows per INSERT statement: one round trip per 100 records, 2100 parameters (SQLite allows
+/// Rows per INSERT statement: one round trip per 100 records, 2400 parameters (SQLite allows
 /// 32766, PostgreSQL 65535).
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -98,6 +111,9 @@ fn bind_record<'q>(query: AnyQuery<'q>, r: &'q UsageRecord) -> AnyQuery<'q> {
         .bind(i32::from(r.status))
         .bind(r.error_type.as_deref())
         .bind(flag_value(r.stream))
+        .bind(i64::from(r.attempts))
+        .bind(flag_value(r.usage_estimated))
+        .bind(r.upstream_request_id.as_deref())
 }
 
 /// `INSERT … VALUES ($1, …), (…) ON CONFLICT (id) DO NOTHING` for `rows` records.
@@ -142,6 +158,9 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<UsageRecord, StoreError> {
         })?,
         error_type: opt_text(row, "error_type")?,
         stream: flag(row, "stream")?,
+        attempts: u32::try_from(int(row, "attempts")?).unwrap_or(0),
+        usage_estimated: flag(row, "usage_estimated")?,
+        upstream_request_id: opt_text(row, "upstream_request_id")?,
     })
 }
 
@@ -182,8 +201,8 @@ mod tests {
     fn insert_statement_numbers_every_placeholder_once() {
         let sql = insert_statement(2);
         assert!(sql.contains("VALUES ($1, $2, "));
-        assert!(sql.contains("$21), ($22, "));
-        assert!(sql.ends_with("$42) ON CONFLICT (id) DO NOTHING"));
+        assert!(sql.contains("$24), ($25, "));
+        assert!(sql.ends_with("$48) ON CONFLICT (id) DO NOTHING"));
         assert_eq!(USAGE_COLUMNS.split(", ").count(), COLUMN_COUNT);
     }
 }

@@ -149,6 +149,9 @@ impl Exchange {
             status: outcome.status,
             error_type: outcome.error_type.map(str::to_owned),
             stream: self.stream,
+            attempts: 1,
+            usage_estimated: false,
+            upstream_request_id: None,
         }
     }
 

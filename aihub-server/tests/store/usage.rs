@@ -39,6 +39,9 @@ pub fn record(user: &User, created_at: i64, model: &str) -> UsageRecord {
         status: 200,
         error_type: None,
         stream: false,
+        attempts: 1,
+        usage_estimated: false,
+        upstream_request_id: None,
     }
 }
 

@@ -71,7 +71,7 @@ impl AnthropicAdapter {
             .unwrap_or(DEFAULT_API_VERSION)
     }
 
-    fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
+    pub(crate) fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
         let key = self.config.api_key.as_ref().ok_or_else(|| {
             Error::config(format!(
                 "no API key configured for provider {}",

@@ -77,7 +77,7 @@ impl OpenAiAdapter {
         &self.config
     }
 
-    fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
+    pub(crate) fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
         match &self.config.api_key {
             Some(key) => req.header(
                 "authorization",
