@@ -356,6 +356,17 @@ impl StreamState {
             Self::Gemini(s) => s.is_done(),
         }
     }
+
+    /// True when a stream that ends (its connection closes) here is a complete answer:
+    /// its terminal event arrived, or, for OpenAI-compatible streams without `[DONE]`,
+    /// every choice has its finish reason. Anthropic needs `message_stop`.
+    pub fn is_complete(&self) -> bool {
+        match self {
+            Self::OpenAi(s) => s.is_complete(),
+            Self::Anthropic(s) => s.is_done(),
+            Self::Gemini(s) => s.is_done(),
+        }
+    }
 }
 
 /// Details parsed from an error body shaped `{"error": {"message", "type", "code", "param"}}`
