@@ -38,6 +38,13 @@ pub struct ClientSettings {
     /// Read timeout in milliseconds.
     #[serde(default, deserialize_with = "millis::field")]
     pub read_timeout: Option<Option<Duration>>,
+    /// Longest life of a stream in milliseconds, from its response head to its last chunk.
+    #[serde(default, deserialize_with = "millis::field")]
+    pub stream_timeout: Option<Option<Duration>>,
+    /// Largest non-streamed response body in bytes.
+    pub max_response_bytes: Option<usize>,
+    /// Largest single SSE event of a stream in bytes.
+    pub max_event_bytes: Option<usize>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
     /// Fallback models for every chat request.
@@ -80,6 +87,15 @@ impl ClientSettings {
         }
         if let Some(t) = self.read_timeout {
             b = b.read_timeout(t);
+        }
+        if let Some(t) = self.stream_timeout {
+            b = b.stream_timeout(t);
+        }
+        if let Some(n) = self.max_response_bytes {
+            b = b.max_response_bytes(n);
+        }
+        if let Some(n) = self.max_event_bytes {
+            b = b.max_event_bytes(n);
         }
         if let Some(n) = self.max_retries {
             b = b.max_retries(n);
@@ -171,6 +187,15 @@ mod tests {
         assert_eq!(s.read_timeout, Some(None));
         assert_eq!(s.connect_timeout, None);
         assert!(s.build().unwrap().is_gateway());
+        let s = ClientSettings::from_json(
+            r#"{"streamTimeout":90000,"maxResponseBytes":1024,"maxEventBytes":512}"#,
+        )
+        .unwrap();
+        assert_eq!(s.stream_timeout, Some(Some(Duration::from_secs(90))));
+        assert_eq!(
+            (s.max_response_bytes, s.max_event_bytes),
+            (Some(1024), Some(512))
+        );
     }
 
     #[test]
