@@ -4,6 +4,8 @@
 //! the gateway answers with the shape official SDKs parse and each binding raises the
 //! matching exception class.
 
+pub mod scrub;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
