@@ -327,6 +327,6 @@ async fn a_stream_closed_after_its_finish_reason_without_done_completes() {
         .collect()
         .await;
     assert!(items.iter().all(Result::is_ok), "{items:?}");
-    let usage = items.iter().filter_map(|c| c.as_ref().ok()?.usage.clone());
-    assert_eq!(usage.last().map(|u| u.total_tokens), Some(4));
+    let mut usage = items.iter().filter_map(|c| c.as_ref().ok()?.usage.clone());
+    assert_eq!(usage.next_back().map(|u| u.total_tokens), Some(4));
 }
