@@ -277,6 +277,24 @@ impl ChatAccumulator {
         self.chunks
     }
 
+    /// Every piece of output produced so far, in every choice: text, refusals, reasoning,
+    /// and tool calls' names and arguments (what an estimate of output tokens counts).
+    pub fn output_texts(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for c in self.choices.values() {
+            out.extend(
+                [&c.content, &c.refusal, &c.reasoning]
+                    .into_iter()
+                    .filter_map(|t| t.as_deref()),
+            );
+            for call in c.tool_calls.values() {
+                out.push(call.function.name.as_str());
+                out.push(call.function.arguments.as_str());
+            }
+        }
+        out
+    }
+
     /// Text generated so far in choice 0.
     pub fn content(&self) -> &str {
         self.choices

@@ -141,6 +141,33 @@ pub fn count_messages(model: &str, messages: &[ChatMessage]) -> usize {
     count_messages_with(encoding, messages)
 }
 
+/// Output tokens of `texts` (everything a completion produced, as
+/// [`ChatAccumulator::output_texts`](crate::stream::ChatAccumulator::output_texts) lists it),
+/// for estimating usage when a provider reported none.
+pub fn count_output<'a>(model: &str, texts: impl IntoIterator<Item = &'a str>) -> usize {
+    let encoding = encoding_for_model(model).0;
+    texts.into_iter().map(|t| encoding.count(t)).sum()
+}
+
+/// Every piece of output in a whole completion (all choices: text, refusals, reasoning,
+/// tool calls' names and arguments), for [`count_output`].
+pub fn completion_output_texts(completion: &crate::types::ChatCompletion) -> Vec<&str> {
+    let mut out = Vec::new();
+    for c in &completion.choices {
+        let m = &c.message;
+        out.extend(
+            [&m.content, &m.refusal, &m.reasoning_content]
+                .into_iter()
+                .filter_map(|t| t.as_deref()),
+        );
+        for call in m.tool_calls.iter().flatten() {
+            out.push(call.function.name.as_str());
+            out.push(call.function.arguments.as_str());
+        }
+    }
+    out
+}
+
 /// Prompt tokens a whole request takes, for quota and budget reservations: the
 /// messages ([`count_messages`]), the tool definitions ([`count_tools`]) and, for
 /// structured output, the JSON schema's text (an approximation: OpenAI does not

@@ -105,10 +105,13 @@ impl ApiError {
                 | Error::RateLimit { .. }
                 | Error::InsufficientQuota(_)
         );
-        if caller_mistake {
+        let d = e.detail();
+        // Neither a provider nor an upstream status: the gateway's own words (a shutdown,
+        // a limit), which name nothing secret.
+        let gateways_own = d.provider.is_none() && d.upstream_status.is_none();
+        if caller_mistake || gateways_own {
             return Self(scrubbed(e));
         }
-        let d = e.detail();
         let provider = d.provider.as_deref().unwrap_or("the provider");
         let status = d
             .upstream_status
@@ -347,7 +350,23 @@ mod tests {
     }
 
     #[test]
-    fn the_gateways_own_stream_errors_pass_through() {
+    fn the_gateways_own_errors_pass_through() {
+        let e = Error::Upstream(ErrorDetail {
+            message: "The gateway is shutting down; the answer was cut short.".into(),
+            code: Some("gateway_shutdown".into()),
+            ..ErrorDetail::default()
+        });
+        let (status, json) = answer(e);
+        assert_eq!(status, 502);
+        assert_eq!(json["error"]["code"], "gateway_shutdown");
+        assert_eq!(
+            json["error"]["message"],
+            "The gateway is shutting down; the answer was cut short."
+        );
+    }
+
+    #[test]
+    fn the_cores_own_stream_errors_pass_through() {
         let e = Error::stream_truncated(Some("anthropic"));
         let (status, json) = answer(e);
         assert_eq!(status, 502);

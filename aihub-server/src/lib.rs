@@ -9,6 +9,8 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod gateway;
+pub mod ingress;
 pub mod json;
 pub mod limits;
 pub mod routes;

@@ -13,14 +13,15 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
-use crate::routes::{account, admin, chat, limits, models, usage};
+use crate::ingress::{chat, embeddings, models};
+use crate::routes::{account, admin, limits, usage};
 use crate::state::AppState;
 
 /// The whole HTTP surface of the gateway.
 pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/chat/completions", post(chat::completions))
-        .route("/embeddings", post(models::embeddings))
+        .route("/embeddings", post(embeddings::embeddings))
         .route("/models", get(models::list));
     let api = Router::new()
         .route("/auth/register", post(account::register))
@@ -75,8 +76,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Headers a browser script may read from the gateway's answers.
-const EXPOSED_HEADERS: [&str; 9] = [
+const EXPOSED_HEADERS: [&str; 11] = [
     "x-request-id",
+    "x-aihub-cost",
+    "x-aihub-cost-currency",
     "retry-after",
     "x-should-retry",
     "x-ratelimit-limit-requests",
@@ -130,12 +133,19 @@ async fn method_not_allowed() -> impl IntoResponse {
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then lets open requests
-/// finish. TCP_NODELAY is set on every accepted socket.
+/// finish for `shutdown_grace`; past it, open streams end with an error event and their
+/// record, and the server returns. TCP_NODELAY is set on every accepted socket.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tasks = state.tasks.clone();
+    let grace = state.config.shutdown_grace;
+    let shutdown = async move {
+        shutdown.await;
+        tasks.start_deadline(grace);
+    };
     let app = app(state);
     use axum::serve::ListenerExt as _;
     let listener = listener.tap_io(|tcp| {

@@ -8,6 +8,7 @@ use aihub_core::Client;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::gateway::{PromptCounter, Tasks};
 use crate::limits::Limiter;
 use crate::routing::ModelRouter;
 use crate::store::Store;
@@ -34,6 +35,10 @@ pub struct Services {
     pub usage: UsageWriter,
     /// Plans, quotas, rate limits and budgets.
     pub limits: Limiter,
+    /// Prompt token counting, large prompts off the async workers.
+    pub counter: PromptCounter,
+    /// Request tasks and the shutdown deadline.
+    pub tasks: Tasks,
     clock: Clock,
 }
 
@@ -53,16 +58,19 @@ impl Deref for AppState {
 }
 
 /// Background work owned by a running gateway; await [`Background::drain`] after the
-/// last request to flush every usage record.
+/// last request to finish every request task and flush every usage record.
 #[derive(Debug)]
 pub struct Background {
     usage: JoinHandle<()>,
+    tasks: Tasks,
 }
 
 impl Background {
-    /// Waits until every queued usage record is written. Call after the server stopped
-    /// and every [`AppState`] clone is gone.
+    /// Waits until every request task has ended and every queued usage record is written.
+    /// Call after the server stopped; the usage writer ends once every [`AppState`] clone
+    /// is gone.
     pub async fn drain(self) {
+        self.tasks.drain().await;
         let _ = self.usage.await;
     }
 }
@@ -102,6 +110,7 @@ impl AppState {
         let limits = Limiter::start(&config, store.clone()).await?;
         let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
+        let tasks = Tasks::new();
         let state = Self(Arc::new(Services {
             config,
             store,
@@ -109,9 +118,11 @@ impl AppState {
             client,
             usage,
             limits,
+            counter: PromptCounter::for_this_machine(),
+            tasks: tasks.clone(),
             clock,
         }));
-        Ok((state, Background { usage: task }))
+        Ok((state, Background { usage: task, tasks }))
     }
 
     /// Unix milliseconds now, by the state's clock.

@@ -183,3 +183,44 @@ fn an_event_over_the_limit_ends_the_stream_with_an_error() {
         "{out:?}"
     );
 }
+
+#[test]
+fn output_texts_cover_every_choice_tool_call_and_reasoning() {
+    use crate::types::{ChunkDelta, FunctionCallDelta, ToolCallDelta};
+    let mut acc = ChatAccumulator::new();
+    let base = ChatCompletionChunk::new("id1", 5, "m");
+    acc.push(&base.clone().with_delta(0, ChunkDelta::text("Hello"), None));
+    acc.push(&base.clone().with_delta(1, ChunkDelta::text("Other"), None));
+    let reasoning = ChunkDelta {
+        reasoning_content: Some("thinking".into()),
+        ..ChunkDelta::default()
+    };
+    acc.push(&base.clone().with_delta(0, reasoning, None));
+    for (name, args) in [(Some("get_weather"), "{\"city\""), (None, ":\"Paris\"}")] {
+        let delta = ChunkDelta {
+            tool_calls: Some(vec![ToolCallDelta {
+                index: 0,
+                id: name.map(|_| "call_1".to_owned()),
+                kind: name.map(|_| "function".to_owned()),
+                function: Some(FunctionCallDelta {
+                    name: name.map(str::to_owned),
+                    arguments: Some(args.to_owned()),
+                }),
+            }]),
+            ..ChunkDelta::default()
+        };
+        acc.push(&base.clone().with_delta(1, delta, None));
+    }
+    let mut texts = acc.output_texts();
+    texts.sort_unstable();
+    assert_eq!(
+        texts,
+        vec![
+            "Hello",
+            "Other",
+            "get_weather",
+            "thinking",
+            "{\"city\":\"Paris\"}"
+        ]
+    );
+}

@@ -347,3 +347,32 @@ fn count_input_takes_text_or_messages_and_names_the_param_otherwise() {
     let e = count_input("gpt-4o", serde_json::json!([{"role": "robot"}]), "input").unwrap_err();
     assert_eq!(e.kind(), "bad_request");
 }
+
+#[test]
+fn output_of_a_whole_completion_counts_every_choice_and_tool_call() {
+    let completion: crate::types::ChatCompletion = serde_json::from_value(serde_json::json!({
+        "id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+        "choices": [
+            {"index": 0, "finish_reason": "stop",
+             "message": {"role": "assistant", "content": "Paris is sunny."}},
+            {"index": 1, "finish_reason": "tool_calls",
+             "message": {"role": "assistant", "content": null, "reasoning_content": "Check first.",
+                         "tool_calls": [{"id": "call_1", "type": "function",
+                                         "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}
+        ]
+    }))
+    .unwrap();
+    let texts = completion_output_texts(&completion);
+    assert_eq!(
+        texts,
+        vec![
+            "Paris is sunny.",
+            "Check first.",
+            "get_weather",
+            "{\"city\":\"Paris\"}"
+        ]
+    );
+    let expected: usize = texts.iter().map(|t| count_text("gpt-4o", t)).sum();
+    assert_eq!(count_output("gpt-4o", texts), expected);
+    assert!(expected > count_text("gpt-4o", "Paris is sunny."));
+}

@@ -21,6 +21,17 @@ pub struct Usage {
     /// Breakdown of the output tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
+    /// What the AI Hub gateway charged for the request, an exact decimal written as a string
+    /// (`"0.000123"`); an AI Hub extension, absent from providers' responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<rust_decimal::Decimal>,
+    /// ISO 4217 code of [`cost`](Self::cost)'s currency (`USD`, `CNY`); an AI Hub extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_currency: Option<String>,
+    /// True when the provider reported no usage and the AI Hub gateway counted the tokens
+    /// itself; an AI Hub extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated: Option<bool>,
 }
 
 /// Breakdown of input tokens.

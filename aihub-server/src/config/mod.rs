@@ -56,6 +56,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// How long a key, its owner's plan and its budgets are kept in memory after a read.
     pub key_cache_ttl: Duration,
+    /// How long open requests get to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
     /// Providers by id.
     pub providers: BTreeMap<String, ProviderSettings>,
     /// The catalog: built-in plus the configuration's additions.
@@ -201,6 +203,7 @@ impl Config {
             upstream_max_retries: raw.upstream_max_retries.unwrap_or(2),
             session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
             key_cache_ttl: secs(raw.key_cache_secs, 5),
+            shutdown_grace: secs(raw.shutdown_grace_secs, 25),
             providers,
             catalog,
             plans,

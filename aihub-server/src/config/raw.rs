@@ -33,6 +33,9 @@ pub struct RawConfig {
     pub session_ttl_hours: Option<u64>,
     /// Seconds an API key, its owner's plan and its budgets are kept in memory (default 5; 0: never).
     pub key_cache_secs: Option<u64>,
+    /// Seconds open requests get to finish after SIGTERM before streams are ended with an
+    /// error event and recorded (default 25, below an orchestrator's usual 30 s grace).
+    pub shutdown_grace_secs: Option<u64>,
     /// Browser origins allowed to call the gateway (CORS); `["*"]` for any. Empty: no
     /// CORS headers, so browsers refuse cross-origin calls (the default).
     #[serde(default)]
@@ -187,6 +190,9 @@ impl RawConfig {
         }
         if let Some(v) = get("AIHUB_KEY_CACHE_SECS") {
             self.key_cache_secs = Some(num("AIHUB_KEY_CACHE_SECS", v)?);
+        }
+        if let Some(v) = get("AIHUB_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = Some(num("AIHUB_SHUTDOWN_GRACE_SECS", v)?);
         }
         if let Some(v) = get("AIHUB_LIMITS_TIMEZONE") {
             self.limits.timezone = Some(v);

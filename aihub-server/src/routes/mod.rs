@@ -2,7 +2,5 @@
 
 pub mod account;
 pub mod admin;
-pub mod chat;
 pub mod limits;
-pub mod models;
 pub mod usage;

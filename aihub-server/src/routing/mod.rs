@@ -22,6 +22,13 @@ pub struct RoutedModel {
     pub info: Option<ModelInfo>,
 }
 
+impl RoutedModel {
+    /// The price the request is billed at, when the model has one.
+    pub fn price(&self) -> Option<&aihub_core::pricing::Price> {
+        self.info.as_ref()?.price.as_ref()
+    }
+}
+
 /// Resolves model names against the catalog and the configured providers.
 #[derive(Debug, Clone)]
 pub struct ModelRouter {

@@ -2,11 +2,13 @@
 #![cfg(test)]
 
 mod accounts;
+mod billing;
 mod cors;
 mod crash;
 mod errors;
 mod ingress;
 mod limits;
+mod pipeline;
 mod streaming;
 
 use std::sync::Arc;
@@ -52,6 +54,47 @@ as_of = "2026-11-22"
 source = "test"
 
 [[models]]
+id = "mock/gpt-4o-mini@latency_ms=600"
+context_window = 128000
+[models.price]
+currency = "USD"
+input = "0.15"
+output = "0.60"
+as_of = "2026-11-22"
+source = "test: the slow mock model"
+
+[[models]]
+id = "mock/gpt-4o-mini@fail_times=2,status=503"
+context_window = 128000
+[models.price]
+currency = "USD"
+input = "0.15"
+output = "0.60"
+as_of = "2026-11-22"
+source = "test: the mock model that fails twice"
+
+[[models]]
+id = "mock/gpt-4o-mini@latency_ms=3000"
+context_window = 128000
+[models.price]
+currency = "USD"
+input = "0.15"
+output = "0.60"
+as_of = "2026-11-22"
+source = "test: the mock model slower than the upstream timeout"
+
+[[models]]
+id = "mock-gemini/text-embedding-004"
+mode = "embedding"
+context_window = 2048
+[models.price]
+currency = "USD"
+input = "0.10"
+output = "0"
+as_of = "2026-11-22"
+source = "test"
+
+[[models]]
 id = "mock/text-embedding-3-small"
 mode = "embedding"
 context_window = 8191
@@ -92,7 +135,7 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
         r#"
         listen = "127.0.0.1:0"
         master_key = "{MASTER}"
-        upstream_max_retries = 0
+        {retries}
         upstream_timeout_secs = 2
         max_body_bytes = 65536
         {extra}
@@ -110,6 +153,11 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
         base_url = "{gemini}"
         api_key = "g-mock"
         "#,
+        retries = if extra.contains("upstream_max_retries") {
+            ""
+        } else {
+            "upstream_max_retries = 0"
+        },
         openai = mock.openai_base(),
         anthropic = mock.anthropic_base(),
         gemini = mock.gemini_base(),

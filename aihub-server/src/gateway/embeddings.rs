@@ -1,0 +1,128 @@
+//! Embeddings through the pipeline.
+
+use std::sync::atomic::Ordering;
+
+use aihub_core::{EmbeddingRequest, EmbeddingResponse, Usage};
+
+use super::{Ending, Failure, Presence, Proxied, Served, attempts, request_id};
+use crate::auth::KeyAuth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Runs one embeddings request through the pipeline. Providers that report no usage
+/// (Gemini) are billed for the input counted locally.
+pub async fn embeddings(
+    state: &AppState,
+    caller: KeyAuth,
+    mut request: EmbeddingRequest,
+) -> Result<Served<EmbeddingResponse>, Failure> {
+    let started_ms = state.now_ms();
+    if request.input.is_empty() {
+        return Err(ApiError::bad_request("'input' must not be empty.", "input").into());
+    }
+    let model = state.models.resolve(&request.model)?;
+    request.model.clone_from(&model.id);
+    let id = request_id();
+    let prompt_tokens = state
+        .counter
+        .embeddings(&model.id, &request)
+        .await
+        .map_err(|e| Failure {
+            error: e,
+            headers: None,
+            request_id: Some(id.clone()),
+        })?;
+    let proxied = Proxied {
+        id,
+        caller,
+        model,
+        started_ms,
+        stream: false,
+        prompt_tokens,
+    };
+    let ticket = proxied
+        .admit(state, 0)
+        .await
+        .map_err(|refused| Failure::refused(refused, &proxied.id))?;
+    let headers = ticket.headers;
+    let request_id = proxied.id.clone();
+    let presence = Presence::default();
+    let gone = presence.flag();
+    let task_state = state.clone();
+    let work = state.tasks.spawn(async move {
+        let state = task_state;
+        let (provider, upstream) = (&proxied.model.provider, &proxied.model.upstream);
+        let client = &state.client;
+        let calls = attempts::run(&state, &proxied, |options| {
+            let request = &request;
+            async move {
+                client
+                    .attempt_embeddings(provider, upstream, request, &options)
+                    .await
+            }
+        });
+        let (result, attempts) = calls.await;
+        let (usage, estimated) = match &result {
+            Ok(r) if r.usage.prompt_tokens > 0 => (Usage::new(r.usage.prompt_tokens, 0), false),
+            Ok(_) => (Usage::new(proxied.prompt_tokens, 0), true),
+            Err(_) => (
+                Usage::new(attempts.billed_prompt_tokens, 0),
+                attempts.billed_prompt_tokens > 0,
+            ),
+        };
+        let (status, error_type) = match (&result, gone.load(Ordering::Acquire)) {
+            (_, true) => (499, Some("client_disconnected")),
+            (Ok(_), false) => (200, None),
+            (Err(e), false) => (e.status(), Some(e.kind())),
+        };
+        let cost = proxied
+            .finish(
+                &state,
+                ticket,
+                Ending {
+                    usage: &usage,
+                    estimated,
+                    ttft_ms: None,
+                    status,
+                    error_type,
+                    attempts: attempts.count,
+                    attempt: attempts.last.as_ref(),
+                },
+            )
+            .await;
+        result
+            .map(|mut r| {
+                r.model.clone_from(&proxied.model.id);
+                r.usage.prompt_tokens = usage.prompt_tokens;
+                r.usage.total_tokens = usage.prompt_tokens;
+                (r, cost)
+            })
+            .map_err(|e| ApiError::from_upstream(e.with_request_id(Some(proxied.id.clone()))))
+    });
+    let outcome = work.await;
+    presence.keep();
+    match outcome {
+        Ok(Ok((value, cost))) => Ok(Served {
+            value,
+            request_id,
+            headers,
+            cost,
+        }),
+        Ok(Err(error)) => Err(Failure {
+            error,
+            headers: Some(headers),
+            request_id: Some(request_id),
+        }),
+        Err(e) => {
+            tracing::error!(request_id = %request_id, error = %e, "request task failed");
+            Err(Failure {
+                error: ApiError::unavailable(
+                    "the gateway failed while serving this request",
+                    "gateway_error",
+                ),
+                headers: Some(headers),
+                request_id: Some(request_id),
+            })
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! One proxied request: who asked, for which model, since when; how it is admitted, settled
+//! and turned into its usage record.
+
+use aihub_core::Usage;
+use aihub_core::client::AttemptInfo;
+use aihub_core::pricing::Money;
+
+use crate::auth::KeyAuth;
+use crate::limits::{Ask, Refused, Ticket};
+use crate::routing::RoutedModel;
+use crate::state::AppState;
+use crate::store::UsageRecord;
+
+/// A request the pipeline admitted or is about to: everything its record needs.
+#[derive(Debug, Clone)]
+pub struct Proxied {
+    /// Gateway request id (also sent as `x-request-id`).
+    pub id: String,
+    /// The caller.
+    pub caller: KeyAuth,
+    /// The model that serves it, resolved once.
+    pub model: RoutedModel,
+    /// Arrival, unix ms.
+    pub started_ms: i64,
+    /// Streamed or not.
+    pub stream: bool,
+    /// Prompt tokens counted locally (the reservation's basis and the fallback estimate).
+    pub prompt_tokens: u64,
+}
+
+/// How a request ended, for its record.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending<'a> {
+    /// Tokens billed (reported by the provider, or estimated).
+    pub usage: &'a Usage,
+    /// True when the gateway counted the tokens itself.
+    pub estimated: bool,
+    /// Time to the first streamed token, ms.
+    pub ttft_ms: Option<i64>,
+    /// HTTP status answered (499 when the client left first).
+    pub status: u16,
+    /// Error kind, for failures.
+    pub error_type: Option<&'a str>,
+    /// Upstream attempts made.
+    pub attempts: u32,
+    /// The attempt that served (or the last one tried).
+    pub attempt: Option<&'a AttemptInfo>,
+}
+
+/// Tokens reserved for a prompt counted at `counted`: a tenth more plus 16, because providers
+/// other than OpenAI tokenize differently from the tiktoken count.
+pub fn prompt_reservation(counted: u64) -> u64 {
+    counted
+        .saturating_add(counted.div_ceil(10))
+        .saturating_add(16)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Proxied {
+    /// Asks the limiter for this request's worst case: the counted prompt with its margin,
+    /// and at most `max_output` produced.
+    pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
+        let prompt = prompt_reservation(self.prompt_tokens);
+        let worst_cost = self.model.price().map(|p| p.estimate(prompt, max_output));
+        state
+            .limits
+            .admit(&Ask {
+                id: &self.id,
+                now_ms: self.started_ms,
+                key: &self.caller.key,
+                plan: &self.caller.plan,
+                prompt_tokens: prompt,
+                max_output_tokens: max_output,
+                worst_cost,
+            })
+            .await
+    }
+
+    /// The output tokens to reserve per choice: the request's own limit; without one,
+    /// `limits.default_max_output`, or the model's maximum output if that is smaller.
+    pub fn output_per_choice(&self, state: &AppState, request_limit: Option<u32>) -> u64 {
+        request_limit.map(u64::from).unwrap_or_else(|| {
+            let default = state.limits.settings().default_max_output;
+            self.model
+                .info
+                .as_ref()
+                .map(|i| i.max_output)
+                .filter(|m| *m > 0)
+                .map_or(default, |m| m.min(default))
+        })
+    }
+
+    /// The cost of `usage` at the model's price, when priced.
+    pub fn cost(&self, usage: &Usage) -> Option<Money> {
+        self.model.price().map(|p| p.cost(usage))
+    }
+
+    /// Settles `ticket` with what the request used and writes its one usage record;
+    /// returns what it cost. The record is durable when this returns.
+    pub async fn finish(
+        &self,
+        state: &AppState,
+        ticket: Ticket,
+        ending: Ending<'_>,
+    ) -> Option<Money> {
+        let cost = self.cost(ending.usage);
+        let tokens = ending
+            .usage
+            .prompt_tokens
+            .saturating_add(ending.usage.completion_tokens);
+        state
+            .limits
+            .settle(ticket, tokens, cost, state.now_ms())
+            .await;
+        state
+            .usage
+            .record(self.record(state.now_ms(), cost, ending))
+            .await;
+        cost
+    }
+
+    /// The record of this request ending with `ending` at `finished_ms`.
+    pub fn record(&self, finished_ms: i64, cost: Option<Money>, ending: Ending<'_>) -> UsageRecord {
+        let usage = ending.usage;
+        let (provider, upstream) = match ending.attempt {
+            Some(a) if !a.provider.is_empty() => (a.provider.clone(), a.upstream_model.clone()),
+            _ => (self.model.provider.clone(), self.model.upstream.clone()),
+        };
+        UsageRecord {
+            id: uuid::Uuid::new_v4(),
+            request_id: self.id.clone(),
+            created_at: finished_ms,
+            api_key_id: Some(self.caller.key.id),
+            user_id: self.caller.key.user_id,
+            organization_id: self.caller.key.organization_id,
+            team_id: self.caller.key.team_id,
+            model: self.model.id.clone(),
+            provider,
+            upstream_model: upstream,
+            prompt_tokens: to_i64(usage.prompt_tokens),
+            completion_tokens: to_i64(usage.completion_tokens),
+            cached_tokens: to_i64(usage.cached_tokens()),
+            reasoning_tokens: to_i64(usage.reasoning_tokens()),
+            cost_nanos: cost.and_then(|c| c.to_nano_units()),
+            currency: cost.map(|c| c.currency.code().to_owned()),
+            latency_ms: (finished_ms - self.started_ms).max(0),
+            ttft_ms: ending.ttft_ms,
+            status: ending.status,
+            error_type: ending.error_type.map(str::to_owned),
+            stream: self.stream,
+            attempts: ending.attempts,
+            usage_estimated: ending.estimated,
+            upstream_request_id: ending.attempt.and_then(|a| a.upstream_request_id.clone()),
+        }
+    }
+}
+
+/// `usage` with the gateway's charge written into it, as the caller sees it.
+pub fn with_cost(mut usage: Usage, cost: Option<Money>, estimated: bool) -> Usage {
+    if let Some(c) = cost {
+        usage.cost = Some(c.amount.normalize());
+        usage.cost_currency = Some(c.currency.code().to_owned());
+    }
+    if estimated {
+        usage.estimated = Some(true);
+    }
+    usage
+}

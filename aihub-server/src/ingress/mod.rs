@@ -1,0 +1,55 @@
+//! Wire formats in front of the pipeline: each handler decodes its format, calls
+//! [`crate::gateway`], and encodes the answer. Today: OpenAI's Chat Completions,
+//! Embeddings and Models.
+
+pub mod chat;
+pub mod embeddings;
+pub mod models;
+
+use aihub_core::pricing::Money;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+
+use crate::gateway::Failure;
+use crate::limits::RateHeaders;
+
+/// `response` with an `x-request-id` header.
+pub fn with_request_id(mut response: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// The headers every served answer carries: rate limits, request id and, for answers whose
+/// cost is known before the body, `x-aihub-cost` and `x-aihub-cost-currency`.
+pub fn served_headers(
+    mut response: Response,
+    id: &str,
+    rates: &RateHeaders,
+    cost: Option<Money>,
+) -> Response {
+    rates.apply(response.headers_mut());
+    if let Some(cost) = cost {
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&cost.amount.normalize().to_string()) {
+            headers.insert("x-aihub-cost", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(cost.currency.code()) {
+            headers.insert("x-aihub-cost-currency", v);
+        }
+    }
+    with_request_id(response, id)
+}
+
+/// A failure in OpenAI's error shape, with its headers.
+pub fn failure_response(failure: Failure) -> Response {
+    let mut response = failure.error.into_response();
+    if let Some(h) = &failure.headers {
+        h.apply(response.headers_mut());
+    }
+    match &failure.request_id {
+        Some(id) => with_request_id(response, id),
+        None => response,
+    }
+}
