@@ -92,7 +92,7 @@ impl Client {
                 provider = %adapter.config().id,
                 attempt = attempt + 1,
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %error,
+                error = %crate::error::scrub::scrub_secrets(&error.to_string()),
                 "retrying"
             );
             sleep(wait).await;
@@ -293,10 +293,7 @@ impl Stream for Deadline {
         if this.ended {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(item) = this.inner.as_mut().poll_next(cx) {
-            this.ended = item.is_none();
-            return Poll::Ready(item);
-        }
+        // The timer first, so that a stream whose chunks are always ready is cut as well.
         if this.timer.as_mut().poll(cx).is_ready() {
             this.ended = true;
             return Poll::Ready(Some(Err(Error::Timeout(ErrorDetail {
@@ -308,7 +305,9 @@ impl Stream for Deadline {
                 ..ErrorDetail::default()
             }))));
         }
-        Poll::Pending
+        let item = std::task::ready!(this.inner.as_mut().poll_next(cx));
+        this.ended = item.is_none();
+        Poll::Ready(item)
     }
 }
 
