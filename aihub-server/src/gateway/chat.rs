@@ -75,11 +75,21 @@ pub async fn chat(
     let model = state.models.resolve(&request.model)?;
     request.model.clone_from(&model.id);
     let id = request_id();
-    let prompt_tokens = state.counter.chat(&request).await.map_err(|e| Failure {
-        error: e,
-        headers: None,
-        request_id: Some(id.clone()),
-    })?;
+    let asker = super::Asker {
+        caller: &caller,
+        plan: state.limits.plan(&caller.plan),
+        now_ms: started_ms,
+    };
+    let (mut request, prompt_tokens) =
+        state
+            .counter
+            .chat(request, asker)
+            .await
+            .map_err(|e| Failure {
+                error: e,
+                headers: None,
+                request_id: Some(id.clone()),
+            })?;
     let proxied = Proxied {
         id,
         caller,

@@ -5,13 +5,24 @@
 //! [`INLINE_BYTES`] is counted on the blocking pool, at most `permits` at once, so a key
 //! sending many huge prompts queues behind its own work instead of occupying every async
 //! worker that other tenants' requests need.
+//!
+//! Before a large prompt is counted, the key's request rate is checked in this process (the
+//! plan's and the key's requests per minute, one unit per large request): a key over its rate
+//! is refused before any counting work. This check never refuses a request the limiter would
+//! admit — it sees only this instance's large requests, a subset of what the limiter counts —
+//! and the limiter's own admission still follows.
 
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use aihub_core::{ChatCompletionRequest, EmbeddingInput, EmbeddingRequest};
 use tokio::sync::Semaphore;
 
+use crate::auth::KeyAuth;
+use crate::config::Plan;
 use crate::error::ApiError;
+use crate::limits::backend::{Admission, Admit, MemoryBackend, Rate};
 
 /// Prompts up to this many bytes of text are counted inline.
 pub const INLINE_BYTES: usize = 32 * 1024;
@@ -20,6 +31,18 @@ pub const INLINE_BYTES: usize = 32 * 1024;
 #[derive(Debug, Clone)]
 pub struct PromptCounter {
     permits: Arc<Semaphore>,
+    rates: MemoryBackend,
+}
+
+/// Who is asking, for the request-rate check before a large count.
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    /// The caller's key.
+    pub caller: &'a KeyAuth,
+    /// The caller's plan.
+    pub plan: &'a Plan,
+    /// Now, unix ms.
+    pub now_ms: i64,
 }
 
 impl PromptCounter {
@@ -27,6 +50,7 @@ impl PromptCounter {
     pub fn new(permits: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(permits.max(1))),
+            rates: MemoryBackend::new(),
         }
     }
 
@@ -36,14 +60,23 @@ impl PromptCounter {
         Self::new(cores.saturating_sub(1))
     }
 
-    /// Prompt tokens of a chat request (messages, tools, schema).
-    pub async fn chat(&self, request: &ChatCompletionRequest) -> Result<u64, ApiError> {
+    /// Prompt tokens of a chat request (messages, tools, schema); the request comes back
+    /// with its count (a large one travels to the blocking pool and back, not copied).
+    pub async fn chat(
+        &self,
+        request: ChatCompletionRequest,
+        asker: Asker<'_>,
+    ) -> Result<(ChatCompletionRequest, u64), ApiError> {
         if fits_inline(&request.messages) {
-            return Ok(to_u64(aihub_core::tokens::count_request(request)));
+            let n = aihub_core::tokens::count_request(&request);
+            return Ok((request, to_u64(n)));
         }
-        let request = request.clone();
-        self.off_workers(move || aihub_core::tokens::count_request(&request))
-            .await
+        self.check_rate(asker)?;
+        self.off_workers(move || {
+            let n = aihub_core::tokens::count_request(&request);
+            (request, to_u64(n))
+        })
+        .await
     }
 
     /// Input tokens of an embeddings request.
@@ -51,33 +84,87 @@ impl PromptCounter {
         &self,
         model: &str,
         request: &EmbeddingRequest,
+        asker: Asker<'_>,
     ) -> Result<u64, ApiError> {
+        let count = |model: &str, texts: &[&str]| -> usize {
+            texts
+                .iter()
+                .map(|t| aihub_core::tokens::count_text(model, t))
+                .sum()
+        };
         let texts = match &request.input {
             EmbeddingInput::Tokens(t) => return Ok(to_u64(t.len())),
             EmbeddingInput::TokenBatches(b) => return Ok(to_u64(b.iter().map(Vec::len).sum())),
-            input => input
-                .texts()
-                .iter()
-                .map(|t| (*t).to_owned())
-                .collect::<Vec<_>>(),
+            input => input.texts(),
         };
-        let model = model.to_owned();
-        let count = move || {
-            texts
-                .iter()
-                .map(|t| aihub_core::tokens::count_text(&model, t))
-                .sum::<usize>()
-        };
-        if texts_len(&request.input) <= INLINE_BYTES {
-            return Ok(to_u64(count()));
+        if texts.iter().map(|t| t.len()).sum::<usize>() <= INLINE_BYTES {
+            return Ok(to_u64(count(model, &texts)));
         }
-        self.off_workers(count).await
+        self.check_rate(asker)?;
+        let owned: Vec<String> = texts.iter().map(|t| (*t).to_owned()).collect();
+        let model = model.to_owned();
+        self.off_workers(move || {
+            let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+            to_u64(count(&model, &texts))
+        })
+        .await
     }
 
-    async fn off_workers(
+    /// Takes one unit from this process's copy of the key's and the plan's request rates,
+    /// or refuses as the limiter would (429 `rate_limit_exceeded` with `Retry-After`).
+    fn check_rate(&self, asker: Asker<'_>) -> Result<(), ApiError> {
+        let key = &asker.caller.key;
+        let mut rates = Vec::new();
+        if let Some(rpm) = asker.plan.rpm {
+            rates.push(Rate {
+                key: format!("large:rpm:user:{}", key.user_id),
+                limit: rpm.into(),
+                period_ms: 60_000,
+                cost: 1,
+            });
+        }
+        if let Some(rpm) = key.limits.rpm_limit {
+            rates.push(Rate {
+                key: format!("large:rpm:key:{}", key.id),
+                limit: rpm.into(),
+                period_ms: 60_000,
+                cost: 1,
+            });
+        }
+        if rates.is_empty() {
+            return Ok(());
+        }
+        let admission = Admission {
+            id: String::new(),
+            now_ms: asker.now_ms,
+            lease_ms: 0,
+            rates,
+            spends: Vec::new(),
+            concurrency: Vec::new(),
+        };
+        match self.rates.admit(&admission) {
+            Admit::RateLimited { retry_after_ms, .. } => {
+                let wait = Duration::from_millis(retry_after_ms.max(1));
+                Err(ApiError(aihub_core::Error::RateLimit {
+                    detail: aihub_core::ErrorDetail {
+                        message: format!(
+                            "Rate limit reached for requests per min (RPM) on this API key or plan. Please try again in {}.",
+                            crate::limits::go_duration(wait)
+                        ),
+                        code: Some("rate_limit_exceeded".into()),
+                        ..aihub_core::ErrorDetail::default()
+                    },
+                    retry_after: Some(wait),
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn off_workers<T: Send + 'static>(
         &self,
-        count: impl FnOnce() -> usize + Send + 'static,
-    ) -> Result<u64, ApiError> {
+        count: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let unavailable =
             || ApiError::unavailable("The gateway is shutting down.", "gateway_unavailable");
         let permit = self
@@ -93,7 +180,7 @@ impl PromptCounter {
         })
         .await
         .map_err(|_| unavailable())?;
-        Ok(to_u64(counted))
+        Ok(counted)
     }
 }
 
@@ -117,10 +204,6 @@ impl std::io::Write for SizeProbe {
 
 fn fits_inline<T: serde::Serialize>(value: &T) -> bool {
     serde_json::to_writer(SizeProbe(0), value).is_ok()
-}
-
-fn texts_len(input: &EmbeddingInput) -> usize {
-    input.texts().iter().map(|t| t.len()).sum()
 }
 
 fn to_u64(n: usize) -> u64 {

@@ -25,7 +25,15 @@ pub async fn embeddings(
     let id = request_id();
     let prompt_tokens = state
         .counter
-        .embeddings(&model.id, &request)
+        .embeddings(
+            &model.id,
+            &request,
+            super::Asker {
+                caller: &caller,
+                plan: state.limits.plan(&caller.plan),
+                now_ms: started_ms,
+            },
+        )
         .await
         .map_err(|e| Failure {
             error: e,

@@ -23,7 +23,7 @@ mod tasks;
 
 pub use attempts::Attempts;
 pub use chat::{ChatAnswer, chat};
-pub use counting::PromptCounter;
+pub use counting::{Asker, PromptCounter};
 pub use embeddings::embeddings;
 pub use proxied::{Ending, Proxied, prompt_reservation};
 pub use relay::{StreamAnswer, StreamEvent};

@@ -82,17 +82,6 @@ impl UsageWriter {
         }
         let _ = wait.await;
     }
-
-    /// Queues `record` without waiting (for a client that went away mid-stream).
-    pub fn record_detached(&self, record: UsageRecord) {
-        let tx = self.tx.clone();
-        // A full queue must not drop the record: hand it to a task that waits for room.
-        if let Err(mpsc::error::TrySendError::Full(job)) = tx.try_send(Job { record, done: None }) {
-            tokio::spawn(async move {
-                let _ = tx.send(job).await;
-            });
-        }
-    }
 }
 
 async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
@@ -128,6 +117,7 @@ async fn run(store: Store, spill: PathBuf, mut rx: mpsc::Receiver<Job>) {
         }
     }
     chores.run().await;
+    chores.finish().await;
 }
 
 /// What the writer does after records, at most once every [`HOUSEKEEPING_EVERY`].
@@ -139,6 +129,8 @@ struct Housekeeping {
     since: Option<Instant>,
     /// Pages in the WAL after the last checkpoint beside the writer, or [`CHECKPOINTING`].
     wal_pages: Arc<AtomicU64>,
+    /// The checkpoint beside the writer, while one runs (awaited before the writer ends).
+    checkpoint: Option<JoinHandle<()>>,
 }
 
 impl Housekeeping {
@@ -148,6 +140,14 @@ impl Housekeeping {
             last_use: HashMap::new(),
             since: None,
             wal_pages: Arc::new(AtomicU64::new(0)),
+            checkpoint: None,
+        }
+    }
+
+    /// Waits for a checkpoint still running, so that none outlives the writer.
+    async fn finish(&mut self) {
+        if let Some(task) = self.checkpoint.take() {
+            let _ = task.await;
         }
     }
 
@@ -197,7 +197,7 @@ impl Housekeeping {
         }
         self.wal_pages.store(CHECKPOINTING, Ordering::Release);
         let (store, wal_pages) = (self.store.clone(), self.wal_pages.clone());
-        tokio::spawn(async move {
+        self.checkpoint = Some(tokio::spawn(async move {
             let pages = match store.checkpoint(Checkpoint::BesideWriter).await {
                 Ok(pages) => pages.unwrap_or(0),
                 Err(e) => {
@@ -206,7 +206,7 @@ impl Housekeeping {
                 }
             };
             wal_pages.store(pages, Ordering::Release);
-        });
+        }));
     }
 }
 

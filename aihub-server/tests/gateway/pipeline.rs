@@ -290,3 +290,24 @@ async fn past_the_shutdown_deadline_an_open_stream_ends_with_an_error_and_a_reco
         "billed for what was produced"
     );
 }
+
+#[tokio::test]
+async fn a_large_prompt_is_counted_off_the_workers_and_rate_checked_first() {
+    let plan = "[plans.free]\nname = \"One a minute\"\nrpm = 1\n";
+    let g = Gateway::start_setup(None, "", plan).await;
+    let (token, key) = g.user("large@example.com").await;
+    let prompt = "word ".repeat(9_000);
+    let body = chat("mock/gpt-4o-mini", &prompt);
+    let (status, answer) = g.post("/v1/chat/completions", Some(&key), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, refused) = g.post("/v1/chat/completions", Some(&key), &body).await;
+    assert_eq!(status, 429, "{refused}");
+    assert_eq!(refused["error"]["code"], "rate_limit_exceeded");
+    assert_eq!(g.mock.request_count(), 1);
+    let rows = g.wait_for_records(&token, 1).await;
+    assert!(
+        rows[0]["prompt_tokens"].as_i64().unwrap() >= 9_000,
+        "{}",
+        rows[0]
+    );
+}
