@@ -4,6 +4,8 @@
 //! the gateway answers with the shape official SDKs parse and each binding raises the
 //! matching exception class.
 
+pub mod scrub;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -402,15 +404,37 @@ impl Error {
     }
 }
 
-/// Reads how long to wait from `retry-after-ms`, `retry-after` (seconds or an HTTP date).
+/// Longest wait a server's retry hint is read as. Hints beyond it (a `retry-after-ms` of
+/// 1e30, a `retryDelay` of years) are clamped to it; the client's
+/// [`RetryPolicy`](crate::RetryPolicy) refuses to sleep for any hint longer than its own
+/// `max_retry_after` anyway, so such a hint means "fail now, try much later".
+pub const MAX_RETRY_HINT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `secs` seconds as a [`Duration`], or `None` when it is NaN, negative, infinite or beyond
+/// what a `Duration` holds. (`Duration::from_secs_f64` panics on those.)
+pub fn duration_from_secs(secs: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// A server's retry hint of `secs` seconds: `None` when it is not a finite number of zero or
+/// more seconds, clamped to [`MAX_RETRY_HINT`].
+pub fn retry_hint_from_secs(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    duration_from_secs(secs.min(MAX_RETRY_HINT.as_secs_f64())).map(|d| d.min(MAX_RETRY_HINT))
+}
+
+/// Reads how long to wait from `retry-after-ms`, `retry-after` (seconds or an HTTP date),
+/// clamped to [`MAX_RETRY_HINT`]; `None` when absent or unreadable. Never panics.
 pub fn parse_retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers
+    if let Some(wait) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
+        .and_then(|ms| retry_hint_from_secs(ms / 1000.0))
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let value = headers
         .get(http::header::RETRY_AFTER)?
@@ -418,13 +442,13 @@ pub fn parse_retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .ok()?
         .trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return retry_hint_from_secs(secs);
     }
     let when = httpdate::parse_http_date(value).ok()?;
     let now = web_time::SystemTime::now();
     let now_unix = now.duration_since(web_time::UNIX_EPOCH).ok()?;
     let when_unix = when.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some(when_unix.saturating_sub(now_unix))
+    Some(when_unix.saturating_sub(now_unix).min(MAX_RETRY_HINT))
 }
 
 /// The request id from the usual response headers (`x-request-id`, `request-id`).
@@ -516,5 +540,64 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after", http::HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h), None);
+    }
+
+    fn hint(name: &'static str, value: &str) -> Option<Duration> {
+        let mut h = http::HeaderMap::new();
+        h.insert(name, http::HeaderValue::from_str(value).unwrap());
+        parse_retry_after(&h)
+    }
+
+    #[test]
+    fn absurd_retry_hints_are_clamped_not_a_panic() {
+        assert_eq!(hint("retry-after-ms", "1e30"), Some(MAX_RETRY_HINT));
+        assert_eq!(hint("retry-after-ms", "1e300"), Some(MAX_RETRY_HINT));
+        assert_eq!(hint("retry-after", "1e30"), Some(MAX_RETRY_HINT));
+        assert_eq!(
+            hint("retry-after", "99999999999999999999999999"),
+            Some(MAX_RETRY_HINT)
+        );
+        assert_eq!(
+            hint("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_HINT)
+        );
+        assert_eq!(hint("retry-after-ms", "NaN"), None);
+        assert_eq!(hint("retry-after", "-3"), None);
+        assert_eq!(hint("retry-after", "inf"), None);
+        assert_eq!(duration_from_secs(1e300), None);
+        assert_eq!(duration_from_secs(f64::NAN), None);
+        assert_eq!(duration_from_secs(-1.0), None);
+        assert_eq!(duration_from_secs(1.5), Some(Duration::from_millis(1500)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_header_parses_without_panic(
+            ms in proptest::num::f64::ANY,
+            secs in "[0-9eE+.\\-]{0,40}|[A-Za-z0-9 ,:]{0,40}",
+        ) {
+            let mut h = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&ms.to_string()) {
+                h.insert("retry-after-ms", v);
+            }
+            if let Ok(v) = http::HeaderValue::from_str(&secs) {
+                h.insert("retry-after", v);
+            }
+            if let Some(wait) = parse_retry_after(&h) {
+                proptest::prop_assert!(wait <= MAX_RETRY_HINT);
+            }
+            h.remove("retry-after-ms");
+            if let Some(wait) = parse_retry_after(&h) {
+                proptest::prop_assert!(wait <= MAX_RETRY_HINT);
+            }
+        }
+
+        #[test]
+        fn any_number_of_seconds_converts_without_panic(secs in proptest::num::f64::ANY) {
+            let _ = duration_from_secs(secs);
+            if let Some(wait) = retry_hint_from_secs(secs) {
+                proptest::prop_assert!(wait <= MAX_RETRY_HINT);
+            }
+        }
     }
 }

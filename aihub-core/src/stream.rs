@@ -32,18 +32,46 @@ pub trait MaybeSend {}
 #[cfg(target_family = "wasm")]
 impl<T: ?Sized> MaybeSend for T {}
 
-/// Decodes an SSE byte stream with the family's parser `state`.
+/// Default longest single SSE event: 16 MiB, room for an 8 MiB completion sent as one
+/// event with JSON escaping.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
+
+/// Decodes an SSE byte stream with the family's parser `state`, allowing events of up to
+/// [`DEFAULT_MAX_EVENT_BYTES`].
 ///
-/// Error events become `Err` items; a stream that ends before its terminal event
-/// (`[DONE]`, `message_stop`, a final `finishReason`) ends with an `Err` too, never a
-/// silent truncation. After the first `Err` the stream ends.
+/// Error events become `Err` items; a stream that ends before it is complete (see
+/// [`StreamState::is_complete`]: `[DONE]` or every choice finished, `message_stop`, a final
+/// `finishReason`) ends with an `Err` too, never a silent truncation. After the first
+/// `Err` the stream ends.
 pub fn decode_chat_stream<S, B, E>(bytes: S, state: StreamState) -> ChatStream
 where
     S: Stream<Item = std::result::Result<B, E>> + MaybeSend + Unpin + 'static,
     B: AsRef<[u8]>,
     E: Into<Error>,
 {
-    let events = bytes.eventsource();
+    decode_chat_stream_limited(bytes, state, DEFAULT_MAX_EVENT_BYTES)
+}
+
+/// [`decode_chat_stream`] with a limit on the size of one event: an event over
+/// `max_event_bytes` ends the stream with [`Error::InvalidResponse`] (code
+/// `event_too_large`) before more than that is buffered.
+pub fn decode_chat_stream_limited<S, B, E>(
+    bytes: S,
+    state: StreamState,
+    max_event_bytes: usize,
+) -> ChatStream
+where
+    S: Stream<Item = std::result::Result<B, E>> + MaybeSend + Unpin + 'static,
+    B: AsRef<[u8]>,
+    E: Into<Error>,
+{
+    let mut size = size::EventSize::new(max_event_bytes);
+    let checked = bytes.map(move |item| {
+        let b = item.map_err(Into::into)?;
+        size.feed(b.as_ref())?;
+        Ok::<B, Error>(b)
+    });
+    let events = checked.eventsource();
     let init = (events, state, VecDeque::<ChatCompletionChunk>::new(), false);
     let stream = futures_util::stream::unfold(
         init,
@@ -63,13 +91,15 @@ where
                         }
                         Err(e) => Err(e),
                     },
-                    Some(Err(EventStreamError::Transport(e))) => Err(e.into()),
+                    Some(Err(EventStreamError::Transport(e))) => Err(e),
                     Some(Err(EventStreamError::Utf8(e))) => {
                         Err(Error::invalid_response(format!("stream is not UTF-8: {e}")))
                     }
                     Some(Err(EventStreamError::Parser(e))) => {
                         Err(Error::invalid_response(format!("malformed SSE: {e}")))
                     }
+                    // Closed after the answer was complete, without its end marker.
+                    None if state.is_complete() => return None,
                     None => Err(Error::stream_truncated(None)),
                 };
                 finished = true;
@@ -315,6 +345,8 @@ impl From<EventStreamError<Error>> for Error {
         }
     }
 }
+
+mod size;
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::Client;
-use super::transport;
 use crate::error::{Error, Result, request_id_from_headers};
 use crate::providers::{Adapter, ProviderAdapter, ProviderRequest};
 use crate::stream::ChatStream;
@@ -132,7 +131,7 @@ impl Client {
             let http = adapter.chat_request(&request, upstream)?;
             let response = self.send_attempt(adapter, http, options, false, &mut info, timer);
             let response = response.await?;
-            let body = transport::read_body(response).await?;
+            let body = self.read_body(response).await?;
             let completion = adapter.parse_chat_response(&body, upstream)?;
             info.usage_reported = completion.usage.is_some();
             Ok(completion)
@@ -161,11 +160,7 @@ impl Client {
             let response = self.send_attempt(adapter, http, options, true, &mut info, timer);
             let response = response.await?;
             let state = adapter.stream_state(upstream);
-            Ok(transport::chunk_stream(
-                response,
-                state,
-                adapter.config().id.clone(),
-            ))
+            Ok(self.chunk_stream(response, state, adapter.config().id.clone()))
         }
         .await;
         info.latency = timer.elapsed();
@@ -187,7 +182,7 @@ impl Client {
             let http = adapter.embeddings_request(request, upstream)?;
             let response = self.send_attempt(adapter, http, options, false, &mut info, timer);
             let response = response.await?;
-            let body = transport::read_body(response).await?;
+            let body = self.read_body(response).await?;
             let parsed = adapter.parse_embeddings_response(&body, request)?;
             info.usage_reported = parsed.usage.prompt_tokens > 0;
             Ok(parsed)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::transport::ResponseLimits;
 use super::{Client, Inner, Mode, RetryPolicy};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -35,6 +36,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    limits: ResponseLimits,
     retry: RetryPolicy,
     fallback_models: Vec<String>,
     headers: Vec<(String, String)>,
@@ -47,6 +49,7 @@ impl ClientBuilder {
             timeout: Some(Duration::from_secs(600)),
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(Duration::from_secs(120)),
+            limits: ResponseLimits::default(),
             ..Self::default()
         }
     }
@@ -108,8 +111,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest a whole non-streamed request may take, and longest a stream may take to
-    /// start (default 600 s). `None` disables it.
+    /// Total time of one attempt of a non-streamed request, from sending it to the whole
+    /// body; for a stream, the wait for its response head (the first byte). Default 600 s;
+    /// `None` disables it.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -121,10 +125,35 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest the client waits for the next bytes of a response, streams included
-    /// (default 120 s; native only).
+    /// Longest the client waits for the next bytes of a response, between the chunks of a
+    /// stream included (default 120 s; native only).
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// Longest a stream may last, from its response head to its last chunk (default
+    /// [`DEFAULT_STREAM_TIMEOUT`](super::DEFAULT_STREAM_TIMEOUT), 10 minutes). A stream
+    /// still running then ends with a `Timeout` error (code `stream_timeout`). `None`
+    /// disables it.
+    pub fn stream_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.stream_timeout = timeout;
+        self
+    }
+
+    /// Largest response body read for a non-streamed request (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 32 MiB); a larger
+    /// one is an `InvalidResponse` error (code `response_too_large`).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_body_bytes = bytes;
+        self
+    }
+
+    /// Largest single SSE event of a stream (default
+    /// [`DEFAULT_MAX_EVENT_BYTES`](crate::stream::DEFAULT_MAX_EVENT_BYTES), 16 MiB); a larger
+    /// one ends the stream with an `InvalidResponse` error (code `event_too_large`).
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_event_bytes = bytes;
         self
     }
 
@@ -254,15 +283,47 @@ impl ClientBuilder {
                 catalog,
                 retry: self.retry,
                 timeout: self.timeout,
+                limits: self.limits,
                 fallback_models: self.fallback_models,
             }),
         })
     }
 }
 
+/// Redirects followed within one origin before the client gives up.
+#[cfg(not(target_family = "wasm"))]
+const MAX_REDIRECTS: usize = 5;
+
+/// The redirect policy: follow a redirect only to the same scheme, host and port.
+///
+/// reqwest's own policy drops `authorization` and cookies on a redirect to another host,
+/// but keeps every other header: `x-api-key`, `api-key`, `x-goog-api-key` and a
+/// provider's extra headers would follow the redirect to the other host. A redirect to
+/// another origin is therefore not followed at all; the 3xx answer becomes an
+/// `InvalidResponse` error (code `redirect_not_followed`).
+#[cfg(not(target_family = "wasm"))]
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt.previous().last().is_some_and(|from| {
+            let to = attempt.url();
+            from.scheme() == to.scheme()
+                && from.host_str() == to.host_str()
+                && from.port_or_known_default() == to.port_or_known_default()
+        });
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 #[cfg(not(target_family = "wasm"))]
 fn http_client(connect: Option<Duration>, read: Option<Duration>) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
+        .redirect(redirect_policy())
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("aihub/", env!("CARGO_PKG_VERSION")));

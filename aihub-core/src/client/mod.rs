@@ -30,6 +30,7 @@ pub use builder::{
 };
 pub use retry::RetryPolicy;
 pub use settings::{CallSettings, ClientSettings};
+pub use transport::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_TIMEOUT};
 
 use futures_util::StreamExt;
 
@@ -54,6 +55,7 @@ struct Inner {
     catalog: Catalog,
     retry: RetryPolicy,
     timeout: Option<Duration>,
+    limits: transport::ResponseLimits,
     fallback_models: Vec<String>,
 }
 
@@ -226,7 +228,7 @@ impl Chat<'_> {
                 let route = client.route(&model)?;
                 let http = route.adapter.chat_request(request, &route.upstream)?;
                 let response = client.send(route.adapter, http, options, false).await?;
-                let body = transport::read_body(response).await?;
+                let body = client.read_body(response).await?;
                 let mut completion = route.adapter.parse_chat_response(&body, &route.upstream)?;
                 if !client.is_gateway() {
                     completion.model = model;
@@ -259,7 +261,7 @@ impl Chat<'_> {
                 let response = client.send(route.adapter, http, options, true).await?;
                 let state = route.adapter.stream_state(&route.upstream);
                 let stream =
-                    transport::chunk_stream(response, state, route.adapter.config().id.clone());
+                    client.chunk_stream(response, state, route.adapter.config().id.clone());
                 if client.is_gateway() {
                     return Ok(stream);
                 }
@@ -302,7 +304,7 @@ impl Embeddings<'_> {
             .adapter
             .embeddings_request(&request, &route.upstream)?;
         let response = client.send(route.adapter, http, options, false).await?;
-        let body = transport::read_body(response).await?;
+        let body = client.read_body(response).await?;
         let mut response = route.adapter.parse_embeddings_response(&body, &request)?;
         if !client.is_gateway() {
             response.model.clone_from(&request.model);
@@ -332,7 +334,7 @@ impl Models<'_> {
             Mode::Gateway(adapter) => {
                 let http = adapter.models_request()?;
                 let response = client.send(adapter, http, options, false).await?;
-                let body = transport::read_body(response).await?;
+                let body = client.read_body(response).await?;
                 adapter.parse_models_response(&body)
             }
             Mode::Direct(adapters) => Ok(ModelList {

@@ -47,12 +47,22 @@ impl RetryPolicy {
     }
 }
 
-/// Waits for `duration`.
+/// Waits for `duration` (any length: tokio waits forever for one past its horizon; on
+/// wasm32 the wait is split into timers of at most `u32::MAX` ms, which gloo-timers would
+/// otherwise panic on).
 pub async fn sleep(duration: Duration) {
     #[cfg(not(target_family = "wasm"))]
     tokio::time::sleep(duration).await;
     #[cfg(target_family = "wasm")]
-    gloo_timers::future::sleep(duration).await;
+    {
+        let most = Duration::from_millis(u64::from(u32::MAX));
+        let mut left = duration;
+        while !left.is_zero() {
+            let step = left.min(most);
+            gloo_timers::future::sleep(step).await;
+            left = left.saturating_sub(step);
+        }
+    }
 }
 
 /// Runs `future` for at most `duration`; `None` when time ran out.
@@ -96,6 +106,21 @@ mod tests {
             Some(Duration::from_millis(10))
         );
         assert_eq!(p.delay(0, Some(Duration::from_secs(61))), None);
+    }
+
+    #[test]
+    fn absurd_retry_hints_fail_at_once_instead_of_sleeping() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(0, Some(crate::error::MAX_RETRY_HINT)), None);
+        assert_eq!(p.delay(0, Some(Duration::MAX)), None);
+        assert!(p.delay(u32::MAX, None).unwrap() <= p.max_delay);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_past_the_timer_horizon_does_not_panic() {
+        let huge = crate::error::duration_from_secs(1e18).unwrap();
+        assert_eq!(timeout(huge, async { 7 }).await, Some(7));
+        assert_eq!(timeout(Duration::MAX, async { 8 }).await, Some(8));
     }
 
     #[tokio::test]

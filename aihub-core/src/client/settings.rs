@@ -38,6 +38,13 @@ pub struct ClientSettings {
     /// Read timeout in milliseconds.
     #[serde(default, deserialize_with = "millis::field")]
     pub read_timeout: Option<Option<Duration>>,
+    /// Longest life of a stream in milliseconds, from its response head to its last chunk.
+    #[serde(default, deserialize_with = "millis::field")]
+    pub stream_timeout: Option<Option<Duration>>,
+    /// Largest non-streamed response body in bytes.
+    pub max_response_bytes: Option<usize>,
+    /// Largest single SSE event of a stream in bytes.
+    pub max_event_bytes: Option<usize>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
     /// Fallback models for every chat request.
@@ -80,6 +87,15 @@ impl ClientSettings {
         }
         if let Some(t) = self.read_timeout {
             b = b.read_timeout(t);
+        }
+        if let Some(t) = self.stream_timeout {
+            b = b.stream_timeout(t);
+        }
+        if let Some(n) = self.max_response_bytes {
+            b = b.max_response_bytes(n);
+        }
+        if let Some(n) = self.max_event_bytes {
+            b = b.max_event_bytes(n);
         }
         if let Some(n) = self.max_retries {
             b = b.max_retries(n);
@@ -132,7 +148,8 @@ impl CallSettings {
     }
 }
 
-/// Milliseconds as a [`Duration`]: a positive finite number, or `null` for no limit.
+/// Milliseconds as a [`Duration`]: a positive number a `Duration` can hold (1e300 is an
+/// error, not a panic), or `null` for no limit.
 mod millis {
     use std::time::Duration;
 
@@ -144,12 +161,12 @@ mod millis {
     ) -> Result<Option<Option<Duration>>, D::Error> {
         match Option::<f64>::deserialize(d)? {
             None => Ok(Some(None)),
-            Some(ms) if ms.is_finite() && ms > 0.0 => {
-                Ok(Some(Some(Duration::from_secs_f64(ms / 1000.0))))
-            }
-            Some(ms) => Err(D::Error::custom(format!(
-                "a time in milliseconds must be a positive number or null, not {ms}"
-            ))),
+            Some(ms) => match crate::error::duration_from_secs(ms / 1000.0) {
+                Some(t) if ms > 0.0 => Ok(Some(Some(t))),
+                _ => Err(D::Error::custom(format!(
+                    "a time in milliseconds must be a positive number that a duration can hold, or null, not {ms}"
+                ))),
+            },
         }
     }
 }
@@ -170,6 +187,15 @@ mod tests {
         assert_eq!(s.read_timeout, Some(None));
         assert_eq!(s.connect_timeout, None);
         assert!(s.build().unwrap().is_gateway());
+        let s = ClientSettings::from_json(
+            r#"{"streamTimeout":90000,"maxResponseBytes":1024,"maxEventBytes":512}"#,
+        )
+        .unwrap();
+        assert_eq!(s.stream_timeout, Some(Some(Duration::from_secs(90))));
+        assert_eq!(
+            (s.max_response_bytes, s.max_event_bytes),
+            (Some(1024), Some(512))
+        );
     }
 
     #[test]
@@ -177,6 +203,14 @@ mod tests {
         let e = ClientSettings::from_json(r#"{"timeout":-5}"#).unwrap_err();
         assert_eq!(e.kind(), "config");
         assert!(e.message().contains("timeout"), "{}", e.message());
+        // `Duration::from_secs_f64` panicked on a time this large.
+        for huge in ["1e300", "1.7976931348623157e308"] {
+            let e = ClientSettings::from_json(&format!(r#"{{"timeout":{huge}}}"#)).unwrap_err();
+            assert_eq!(e.kind(), "config");
+            assert!(e.message().contains("timeout"), "{}", e.message());
+            let e = CallSettings::from_json(&format!(r#"{{"timeout":{huge}}}"#)).unwrap_err();
+            assert_eq!(e.kind(), "config");
+        }
         let e = ClientSettings::from_json(r#"{"apikey":"x"}"#).unwrap_err();
         assert!(e.message().contains("apikey"), "{}", e.message());
     }

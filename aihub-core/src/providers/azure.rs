@@ -38,11 +38,14 @@ impl AzureAdapter {
             .unwrap_or(DEFAULT_API_VERSION)
     }
 
-    fn deployment_url(&self, deployment: &str, operation: &str) -> String {
-        self.config.url(&format!(
+    /// The URL of `operation` on a deployment; a deployment name that could change the
+    /// URL (`/`, `..`, `?`, `#`, `%`, control characters) is a 400 about `model`.
+    fn deployment_url(&self, deployment: &str, operation: &str) -> Result<String> {
+        let deployment = super::path::model_in_path(deployment, 1)?;
+        Ok(self.config.url(&format!(
             "/openai/deployments/{deployment}/{operation}?api-version={}",
             self.api_version()
-        ))
+        )))
     }
 
     pub(crate) fn authorize(&self, req: &mut ProviderRequest) -> Result<()> {
@@ -66,7 +69,7 @@ impl ProviderAdapter for AzureAdapter {
         // Azure takes the deployment from the URL; it speaks OpenAI's body otherwise.
         let body = super::openai::request_body(request, upstream_model, &Quirks::default())?;
         let mut req = ProviderRequest::post_json(
-            self.deployment_url(upstream_model, "chat/completions"),
+            self.deployment_url(upstream_model, "chat/completions")?,
             body,
         );
         if request.is_stream() {
@@ -97,7 +100,7 @@ impl ProviderAdapter for AzureAdapter {
             serde_json::to_value(request).map_err(|e| Error::bad_request(e.to_string(), None))?;
         body["model"] = upstream_model.into();
         let mut req =
-            ProviderRequest::post_json(self.deployment_url(upstream_model, "embeddings"), body);
+            ProviderRequest::post_json(self.deployment_url(upstream_model, "embeddings")?, body);
         self.authorize(&mut req)?;
         Ok(req)
     }

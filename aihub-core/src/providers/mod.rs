@@ -11,6 +11,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod gemini;
 pub mod openai;
+pub mod path;
 
 use std::time::Duration;
 
@@ -74,6 +75,10 @@ pub struct ProviderConfig {
     pub headers: Vec<(String, String)>,
     /// Differences of OpenAI-compatible providers from OpenAI itself.
     pub quirks: Quirks,
+    /// The `max_tokens` sent to a provider that requires one (see
+    /// [`Adapter::requires_max_tokens`]) when the request sets no output limit; `None`
+    /// for the family's default ([`anthropic::DEFAULT_MAX_TOKENS`]).
+    pub default_max_tokens: Option<u32>,
 }
 
 impl ProviderConfig {
@@ -87,6 +92,7 @@ impl ProviderConfig {
             api_version: None,
             headers: Vec::new(),
             quirks: Quirks::default(),
+            default_max_tokens: None,
         }
     }
 
@@ -260,6 +266,25 @@ impl Adapter {
         dispatch!(self, a => a.config())
     }
 
+    /// True when the provider rejects a chat request without an output limit (Anthropic
+    /// requires `max_tokens`). A gateway that reserves budget for a request without one
+    /// should set the request's `max_tokens` to the output it reserved for, so that the
+    /// provider is sent the same number.
+    pub fn requires_max_tokens(&self) -> bool {
+        matches!(self, Self::Anthropic(_))
+    }
+
+    /// The output limit this adapter sends when the request sets none:
+    /// [`ProviderConfig::default_max_tokens`] or the family's default for a provider that
+    /// requires one, `None` for one that does not (the provider then decides).
+    pub fn default_max_tokens(&self) -> Option<u32> {
+        self.requires_max_tokens().then(|| {
+            self.config()
+                .default_max_tokens
+                .unwrap_or(anthropic::DEFAULT_MAX_TOKENS)
+        })
+    }
+
     /// A request in the provider's own wire format: `path` (with its query, starting with
     /// `/`) joined to the base URL, with the provider's credentials and extra headers.
     pub fn passthrough_request(
@@ -351,6 +376,17 @@ impl StreamState {
     pub fn is_done(&self) -> bool {
         match self {
             Self::OpenAi(s) => s.is_done(),
+            Self::Anthropic(s) => s.is_done(),
+            Self::Gemini(s) => s.is_done(),
+        }
+    }
+
+    /// True when a stream that ends (its connection closes) here is a complete answer:
+    /// its terminal event arrived, or, for OpenAI-compatible streams without `[DONE]`,
+    /// every choice has its finish reason. Anthropic needs `message_stop`.
+    pub fn is_complete(&self) -> bool {
+        match self {
+            Self::OpenAi(s) => s.is_complete(),
             Self::Anthropic(s) => s.is_done(),
             Self::Gemini(s) => s.is_done(),
         }

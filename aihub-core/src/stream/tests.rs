@@ -6,6 +6,8 @@ use super::*;
 use crate::providers::openai::OpenAiStreamState;
 
 const WITH_USAGE: &str = include_str!("../../../tests/fixtures/openai/stream_include_usage.sse");
+const WITHOUT_DONE: &str =
+    include_str!("../../../tests/fixtures/openai/stream_closed_without_done.sse");
 const TOOL_CALLS: &str = include_str!("../../../tests/fixtures/openai/stream_tool_calls.sse");
 
 fn state() -> StreamState {
@@ -42,10 +44,12 @@ proptest! {
         }
     }
 
-    /// Cutting a stream anywhere before `[DONE]` is reported, never silently truncated.
+    /// Cutting a stream anywhere before its finish reason has fully arrived is reported,
+    /// never silently truncated.
     #[test]
-    fn any_cut_before_done_is_an_error(at in 0usize..1000) {
-        let end = WITH_USAGE.find("data: [DONE]").unwrap();
+    fn any_cut_before_the_finish_reason_is_an_error(at in 0usize..1000) {
+        let finish = WITH_USAGE.find("\"finish_reason\":\"stop\"").unwrap();
+        let end = finish + WITH_USAGE[finish..].find("\n\n").unwrap() + 1;
         let cut = at % end;
         let results = decode_in_pieces(&WITH_USAGE[..cut], &[]);
         let last = results.last().unwrap();
@@ -111,6 +115,73 @@ fn accumulator_rebuilds_several_choices() {
     assert_eq!(c.choices[1].message.content.as_deref(), Some("B"));
     assert_eq!(c.choices[1].finish_reason, Some(FinishReason::Length));
     assert_eq!(c.usage.unwrap().total_tokens, 7);
+}
+
+#[test]
+fn a_stream_closed_after_finish_and_usage_without_done_is_complete() {
+    let chunks = decode_sse_text(WITHOUT_DONE, state()).unwrap();
+    let mut acc = ChatAccumulator::new();
+    chunks.iter().for_each(|c| acc.push(c));
+    assert_eq!(acc.usage().map(|u| u.total_tokens), Some(11));
+    let c = acc.finish();
+    assert_eq!(c.choices[0].message.content.as_deref(), Some("Hello there"));
+    assert_eq!(c.choices[0].finish_reason, Some(FinishReason::Stop));
+    // The same stream delivered in pieces ends the same way.
+    let pieces = decode_in_pieces(WITHOUT_DONE, &[7, 300, 301, 900]);
+    assert!(pieces.iter().all(Result::is_ok), "{pieces:?}");
+    assert_eq!(pieces.len(), chunks.len());
+}
+
+#[test]
+fn a_choice_without_its_finish_reason_keeps_the_stream_truncated() {
+    // Choice 0 finished, choice 1 did not: the connection closing is still a truncation.
+    let text = concat!(
+        "data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},{\"index\":1,\"delta\":{\"content\":\"b\"}}]}\n\n",
+        "data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+    );
+    let err = decode_sse_text(text, state()).unwrap_err();
+    assert_eq!(err.code(), Some("stream_truncated"));
+}
+
+#[test]
+fn an_event_over_the_limit_ends_the_stream_with_an_error() {
+    let limit = 64;
+    let small = "data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[]}\n\n";
+    assert!(small.len() - 2 <= limit);
+    let big = format!(
+        "data: {{\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "y".repeat(limit)
+    );
+    // The big event arrives in many small reads, as from a network.
+    let mut pieces: Vec<std::result::Result<Bytes, Error>> =
+        vec![Ok(Bytes::copy_from_slice(small.as_bytes()))];
+    pieces.extend(
+        big.as_bytes()
+            .chunks(5)
+            .map(|c| Ok(Bytes::copy_from_slice(c))),
+    );
+    let out: Vec<_> =
+        decode_chat_stream_limited(futures_util::stream::iter(pieces), state(), limit)
+            .collect::<Vec<_>>()
+            .now_or_never()
+            .unwrap();
+    let err = out.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(err.kind(), "invalid_response");
+    assert_eq!(err.code(), Some("event_too_large"));
+    assert!(err.message().contains("64 bytes"), "{}", err.message());
+    // An event just at the limit passes.
+    let exact = format!("data: {}\n\n", "z".repeat(limit - 6));
+    let source = futures_util::stream::iter([Ok::<_, Error>(Bytes::from(exact))]);
+    let out: Vec<_> = decode_chat_stream_limited(source, state(), limit)
+        .collect::<Vec<_>>()
+        .now_or_never()
+        .unwrap();
+    assert!(
+        out.iter().all(|r| r
+            .as_ref()
+            .map_or_else(|e| e.code() != Some("event_too_large"), |_| true)),
+        "{out:?}"
+    );
 }
 
 #[test]

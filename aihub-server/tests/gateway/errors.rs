@@ -244,3 +244,30 @@ async fn upstream_failures_are_502_and_504() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn a_model_name_cannot_steer_the_gemini_request_to_another_path() {
+    let g = Gateway::start().await;
+    let (_, key) = g.user("steer@example.com").await;
+    for name in [
+        "mock-gemini/../files?",
+        "mock-gemini/models/../../v1beta/cachedContents",
+        "mock-gemini/gemini-2.5-flash:generateContent?alt=json#",
+    ] {
+        g.mock.reset();
+        let (status, body) = g
+            .post("/v1/chat/completions", Some(&key), &chat(name, "hi"))
+            .await;
+        let seen: Vec<String> = g.mock.requests().into_iter().map(|r| r.path).collect();
+        assert!(seen.is_empty(), "{name:?} reached the provider at {seen:?}");
+        assert_eq!(status, 400, "{name:?}: {body}");
+        assert_eq!(body["error"]["param"], "model", "{name:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("is not allowed")),
+            "{name:?}: {body}"
+        );
+        assert_openai_error(&body);
+    }
+}

@@ -43,6 +43,12 @@ export interface ClientOptions {
   connectTimeout?: number | null;
   /** Longest to wait for the next bytes of an answer (default 120 000 ms; native only). */
   readTimeout?: number | null;
+  /** Longest a stream may last after its first byte (default 600 000 ms); it then ends with `APITimeoutError`. */
+  streamTimeout?: number | null;
+  /** Largest answer body read, in bytes (default 32 MiB); a larger one is an `InvalidResponseError`. */
+  maxResponseBytes?: number;
+  /** Largest single event of a stream, in bytes (default 16 MiB); a larger one ends the stream with an `InvalidResponseError`. */
+  maxEventBytes?: number;
   /** Retries after the first attempt, for rate limits, 5xx, timeouts and lost connections (default 2). */
   maxRetries?: number;
   /** Models tried in order when a chat call fails in a way another model might not. */

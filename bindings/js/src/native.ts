@@ -90,6 +90,9 @@ export interface NativeClientOptions {
   timeout?: number | null;
   connectTimeout?: number | null;
   readTimeout?: number | null;
+  streamTimeout?: number | null;
+  maxResponseBytes?: number;
+  maxEventBytes?: number;
   maxRetries?: number;
   fallbackModels?: string[];
   defaultHeaders?: Record<string, string>;

@@ -32,10 +32,13 @@ fn deliver_value<T: serde::Serialize + Send + 'static>(result: aihub_core::Resul
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
     match value {
         None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(to_py_err(&Error::config(format!(
-            "{name} must be a positive number of seconds or None, not {s}"
-        )))),
+        // A checked conversion: `Duration::from_secs_f64` panics on 1e300, NaN or -1.
+        Some(s) => match aihub_core::error::duration_from_secs(s) {
+            Some(d) if s > 0.0 => Ok(Some(d)),
+            _ => Err(to_py_err(&Error::config(format!(
+                "{name} must be a positive number of seconds that a duration can hold, or None, not {s}"
+            )))),
+        },
     }
 }
 

@@ -29,10 +29,15 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod max_tokens_tests;
+
 use http::HeaderMap;
 use secrecy::ExposeSecret;
 
-pub use request::{DEFAULT_MAX_TOKENS, FORWARDED_EXTRA_FIELDS, chat_body as request_body};
+pub use request::{
+    DEFAULT_MAX_TOKENS, FORWARDED_EXTRA_FIELDS, chat_body as request_body, chat_body_with_default,
+};
 pub use response::{parse_chat, parse_error, parse_models};
 pub use stream::AnthropicStreamState;
 
@@ -90,7 +95,8 @@ impl ProviderAdapter for AnthropicAdapter {
         request: &ChatCompletionRequest,
         upstream_model: &str,
     ) -> Result<ProviderRequest> {
-        let body = request::chat_body(request, upstream_model)?;
+        let default = self.config.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        let body = request::chat_body_with_default(request, upstream_model, default)?;
         let mut req = ProviderRequest::post_json(self.config.url("/messages"), body);
         if request.is_stream() {
             req.header("accept", "text/event-stream", false)?;

@@ -8,9 +8,11 @@ use crate::types::{
     ResponseFormat, Tool, ToolCall, ToolChoice, ToolChoiceMode,
 };
 
-/// The `max_tokens` sent when the caller set no output limit. Anthropic requires the
-/// field; 4096 is the largest limit every current Claude model accepts (the oldest
-/// Claude 3 models stop at 4096), long enough for nearly every chat answer.
+/// The `max_tokens` sent when the caller set no output limit and the provider's
+/// configuration names no other ([`ProviderConfig::default_max_tokens`](crate::providers::ProviderConfig::default_max_tokens)).
+/// Anthropic requires the field; 4096 is the largest limit every current Claude model
+/// accepts (the oldest Claude 3 models stop at 4096), long enough for nearly every chat
+/// answer. An answer cut by it ends with `finish_reason: "length"`.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// Extra (unnamed) request fields that are Anthropic's own and forwarded unchanged. Every
@@ -29,6 +31,16 @@ const JSON_INSTRUCTION: &str = "Respond only with one valid JSON object: no pros
 /// dropped. A `cache_control` object on a message (an Anthropic extension kept in the
 /// message's extra fields) is put on the last block that message yields.
 pub fn chat_body(request: &ChatCompletionRequest, upstream_model: &str) -> Result<Value> {
+    chat_body_with_default(request, upstream_model, DEFAULT_MAX_TOKENS)
+}
+
+/// [`chat_body`] sending `default_max_tokens` as `max_tokens` when the request sets no
+/// output limit (`max_completion_tokens`, else `max_tokens`).
+pub fn chat_body_with_default(
+    request: &ChatCompletionRequest,
+    upstream_model: &str,
+    default_max_tokens: u32,
+) -> Result<Value> {
     if request.n.is_some_and(|n| n > 1) {
         return Err(Error::bad_request(
             "Anthropic generates one choice per request; n must be 1",
@@ -87,7 +99,7 @@ pub fn chat_body(request: &ChatCompletionRequest, upstream_model: &str) -> Resul
     body.insert("model".into(), upstream_model.into());
     body.insert(
         "max_tokens".into(),
-        request.output_limit().unwrap_or(DEFAULT_MAX_TOKENS).into(),
+        request.output_limit().unwrap_or(default_max_tokens).into(),
     );
     if let Some(system) = system_value(system) {
         body.insert("system".into(), system);

@@ -71,14 +71,17 @@ impl GeminiAdapter {
     }
 }
 
-/// The resource name of a model: `models/{model}`, or the name as given when it already
-/// has a collection (`tunedModels/…`, `models/…`).
-pub fn model_path(model: &str) -> String {
-    if model.contains('/') {
-        model.to_owned()
+/// The resource name of a model for the URL path: `models/{model}`, or the name as given
+/// when it already has a collection (`tunedModels/…`, `models/…`), each segment
+/// percent-encoded. A name that could change the URL (`..`, `?`, `#`, `%`, control
+/// characters, more than one `/`) is a 400 about `model`.
+pub fn model_path(model: &str) -> Result<String> {
+    let path = super::path::model_in_path(model, 2)?;
+    Ok(if path.contains('/') {
+        path
     } else {
-        format!("models/{model}")
-    }
+        format!("models/{path}")
+    })
 }
 
 impl ProviderAdapter for GeminiAdapter {
@@ -87,8 +90,8 @@ impl ProviderAdapter for GeminiAdapter {
         request: &ChatCompletionRequest,
         upstream_model: &str,
     ) -> Result<ProviderRequest> {
+        let model = model_path(upstream_model)?;
         let body = request::chat_body(request)?;
-        let model = model_path(upstream_model);
         let mut req = if request.is_stream() {
             let url = self
                 .config
@@ -120,8 +123,14 @@ impl ProviderAdapter for GeminiAdapter {
         request: &EmbeddingRequest,
         upstream_model: &str,
     ) -> Result<ProviderRequest> {
-        let model = model_path(upstream_model);
-        let body = request::embeddings_body(request, &model)?;
+        let model = model_path(upstream_model)?;
+        // The body names the model unencoded, as Gemini reads it from JSON.
+        let name = if upstream_model.contains('/') {
+            upstream_model.to_owned()
+        } else {
+            format!("models/{upstream_model}")
+        };
+        let body = request::embeddings_body(request, &name)?;
         let mut req = ProviderRequest::post_json(
             self.config.url(&format!("/{model}:batchEmbedContents")),
             body,

@@ -410,8 +410,7 @@ fn retry_delay(err: &Map<String, Value>) -> Option<Duration> {
         .find_map(|d| d.get("retryDelay").and_then(Value::as_str))
         .and_then(|s| s.trim().strip_suffix('s'))
         .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(crate::error::retry_hint_from_secs)
 }
 
 /// Parses a `BatchEmbedContentsResponse` into the encoding the caller asked for.

@@ -8,10 +8,17 @@ use crate::error::{Error, Result};
 use crate::types::ChatCompletionChunk;
 
 /// Parser state for one OpenAI-compatible stream.
+///
+/// The stream's terminal event is `data: [DONE]`. Some servers close the connection
+/// without it once the answer is over; a stream that stops after every choice seen has
+/// its `finish_reason` is therefore complete too ([`is_complete`](Self::is_complete)),
+/// while one that stops before is truncated.
 #[derive(Debug, Clone)]
 pub struct OpenAiStreamState {
     model: String,
     done: bool,
+    /// Choice indices seen, with whether each has its finish reason.
+    choices: Vec<(u32, bool)>,
 }
 
 impl OpenAiStreamState {
@@ -20,12 +27,29 @@ impl OpenAiStreamState {
         Self {
             model: model.to_owned(),
             done: false,
+            choices: Vec::new(),
         }
     }
 
     /// True once `data: [DONE]` has arrived.
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// True when the stream may end here: `[DONE]` arrived, or every choice seen so far
+    /// has its finish reason (usage, when the provider sends it, comes with or after it).
+    pub fn is_complete(&self) -> bool {
+        self.done || (!self.choices.is_empty() && self.choices.iter().all(|(_, f)| *f))
+    }
+
+    fn note_choices(&mut self, chunk: &ChatCompletionChunk) {
+        for c in &chunk.choices {
+            let finished = c.finish_reason.is_some();
+            match self.choices.iter_mut().find(|(i, _)| *i == c.index) {
+                Some((_, f)) => *f |= finished,
+                None => self.choices.push((c.index, finished)),
+            }
+        }
     }
 
     /// Feeds one event. Usage is always delivered in a chunk of its own with empty
@@ -58,6 +82,7 @@ impl OpenAiStreamState {
         }
         let mut chunk: ChatCompletionChunk = serde_json::from_value(value)
             .map_err(|e| Error::invalid_response(format!("stream chunk: {e}")))?;
+        self.note_choices(&chunk);
         let mut out = Vec::with_capacity(2);
         if !chunk.choices.is_empty() {
             let mut usage_chunk = None;

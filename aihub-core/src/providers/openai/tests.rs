@@ -404,3 +404,31 @@ fn azure_uses_deployments_and_api_key() {
         "content_filter"
     );
 }
+
+#[test]
+fn an_azure_deployment_name_cannot_steer_the_request() {
+    let a = Adapter::new(
+        ProviderConfig::new(
+            "azure",
+            ProviderKind::Azure,
+            "https://contoso.openai.azure.com",
+        )
+        .with_api_key("az-key"),
+    );
+    let req = ChatCompletionRequest::new("azure/x", vec![ChatMessage::user("hi")]);
+    for name in [
+        "../../other/deployments/x",
+        "prod/../evil",
+        "prod?api-version=1#",
+        "prod%2F..",
+        "prod\n",
+    ] {
+        match a.chat_request(&req, name) {
+            Ok(built) => panic!("{name:?} was sent to {}", built.url),
+            Err(e) => {
+                assert_eq!(e.kind(), "bad_request", "{name:?}");
+                assert_eq!(e.detail().param.as_deref(), Some("model"));
+            }
+        }
+    }
+}

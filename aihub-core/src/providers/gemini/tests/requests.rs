@@ -248,3 +248,47 @@ fn image_media_type_from_extension() {
     assert_eq!(image_mime_from_url("https://a.b/x.heic"), "image/heic");
     assert_eq!(image_mime_from_url("https://a.b.c/picture"), "image/jpeg");
 }
+
+#[test]
+fn a_model_name_cannot_steer_the_request_to_another_path() {
+    // Before names were checked, `../files?` sent the gateway's key to
+    // `{BASE}/models/../files?:generateContent`, which the host resolves to `{BASE}/files`.
+    let a = adapter();
+    for name in [
+        "../files?",
+        "models/../../v1/files",
+        "gemini-2.0-flash?alt=json#",
+        "gemini%2F..%2Ffiles",
+        "gemini\r\nx-evil: 1",
+        "tunedModels/a/../../cachedContents",
+    ] {
+        for stream in [false, true] {
+            let mut req = user("hi");
+            req.stream = Some(stream);
+            match a.chat_request(&req, name) {
+                Ok(built) => panic!("{name:?} was sent to {}", built.url),
+                Err(e) => {
+                    assert_eq!(e.kind(), "bad_request", "{name:?}");
+                    assert_eq!(e.detail().param.as_deref(), Some("model"));
+                }
+            }
+        }
+        let emb = EmbeddingRequest {
+            model: "e".into(),
+            input: EmbeddingInput::Text("x".into()),
+            encoding_format: None,
+            dimensions: None,
+            user: None,
+            extra: Default::default(),
+        };
+        if let Ok(built) = a.embeddings_request(&emb, name) {
+            panic!("{name:?} was sent to {}", built.url);
+        }
+    }
+    // Characters outside a path segment's safe set are percent-encoded.
+    let req = a.chat_request(&user("hi"), "gemini:exp@1").unwrap();
+    assert_eq!(
+        req.url,
+        format!("{BASE}/models/gemini%3Aexp%401:generateContent")
+    );
+}

@@ -520,3 +520,37 @@ fn model_list() {
     assert_eq!(flash.extra["context_window"], 1_048_576);
     assert_eq!(flash.extra["max_output_tokens"], 8192);
 }
+
+fn rate_limited_for(delay: &str) -> Error {
+    let body = json!({"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED",
+        "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]}});
+    adapter().parse_error(429, &HeaderMap::new(), body.to_string().as_bytes())
+}
+
+#[test]
+fn a_retry_delay_of_years_is_clamped_not_a_panic() {
+    use crate::error::MAX_RETRY_HINT;
+    assert_eq!(
+        rate_limited_for("999999999999s").retry_after(),
+        Some(MAX_RETRY_HINT)
+    );
+    assert_eq!(
+        rate_limited_for("1e30s").retry_after(),
+        Some(MAX_RETRY_HINT)
+    );
+    assert_eq!(rate_limited_for("NaNs").retry_after(), None);
+    assert_eq!(rate_limited_for("-5s").retry_after(), None);
+    assert_eq!(
+        rate_limited_for("1.5s").retry_after(),
+        Some(Duration::from_millis(1500))
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_retry_delay_parses_without_panic(delay in "[0-9eE+.\\-]{0,30}s?|\\PC{0,20}") {
+        if let Some(wait) = rate_limited_for(&delay).retry_after() {
+            proptest::prop_assert!(wait <= crate::error::MAX_RETRY_HINT);
+        }
+    }
+}
