@@ -4,6 +4,7 @@
 
 mod limits;
 mod raw;
+mod redact;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,8 +32,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
-/// The validated configuration the gateway runs with.
-#[derive(Debug, Clone)]
+/// The validated configuration the gateway runs with (its `Debug` shows no secret).
+#[derive(Clone)]
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
@@ -114,7 +115,7 @@ fn resolve_cors(origins: &[String]) -> Result<CorsOrigins, ConfigError> {
 }
 
 /// One configured provider.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProviderSettings {
     /// What the adapter needs.
     pub adapter: ProviderConfig,

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
-/// `aihub.toml`, every key optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `aihub.toml`, every key optional (its `Debug` shows no secret).
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Address to listen on (default `127.0.0.1:8080`).
@@ -106,7 +106,7 @@ pub struct RawBilling {
 }
 
 /// `[alerts]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
     /// URL that receives a JSON POST when a budget's soft limit is reached.
@@ -114,7 +114,7 @@ pub struct RawAlerts {
 }
 
 /// `[providers.ID]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     /// `openai` | `azure` | `anthropic` | `gemini`; optional for catalog providers.
@@ -139,7 +139,7 @@ pub struct RawProvider {
 impl RawConfig {
     /// Parses TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+        toml::from_str(text).map_err(|e| super::redact::parse_error(text, &e))
     }
 
     /// Applies `AIHUB_LISTEN`, `AIHUB_DATABASE_URL`, `AIHUB_REDIS_URL`, `AIHUB_MASTER_KEY`,

@@ -231,3 +231,87 @@ fn cors_origins_are_checked() {
         CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
     );
 }
+
+/// Every secret a configuration can hold, each one distinct so that a leak names its field.
+const SECRETS: &[&str] = &[
+    "mk-SECRET-master",
+    "SECRETdbpass",
+    "SECRETredispass",
+    "SECRET-webhook-token",
+    "sk-SECRET-inline",
+    "sk-SECRET-from-env",
+    "Bearer SECRET-header",
+];
+
+#[test]
+fn debug_output_holds_no_secret() {
+    let text = r#"
+        database_url = "postgres://aihub:SECRETdbpass@db:5432/aihub"
+        redis_url = "redis://:SECRETredispass@cache:6379/0"
+        master_key = "mk-SECRET-master"
+
+        [alerts]
+        webhook_url = "https://hooks.example.com/services/SECRET-webhook-token"
+
+        [providers.deepseek]
+        api_key = "sk-SECRET-inline"
+        headers = { Authorization = "Bearer SECRET-header" }
+
+        [providers.openai]
+        api_key_env = "OPENAI_API_KEY"
+    "#;
+    let raw = RawConfig::parse(text).unwrap();
+    let raw_debug = format!("{raw:?} {:?}", raw.providers["deepseek"]);
+    let c = Config::resolve(raw, &env_of(&[("OPENAI_API_KEY", "sk-SECRET-from-env")])).unwrap();
+    let debug = format!("{c:?} {:#?} {:?}", c.providers, c.alerts);
+    for secret in SECRETS {
+        assert!(
+            !debug.contains(secret),
+            "Config's Debug shows {secret}: {debug}"
+        );
+        assert!(
+            !raw_debug.contains(secret),
+            "RawConfig's Debug shows {secret}: {raw_debug}"
+        );
+    }
+    // What is not secret still shows, so the output stays useful.
+    for shown in [
+        "db:5432/aihub",
+        "cache:6379",
+        "hooks.example.com",
+        "Authorization",
+    ] {
+        assert!(debug.contains(shown), "{shown} missing from {debug}");
+    }
+}
+
+#[test]
+fn a_parse_error_never_echoes_a_secret() {
+    for text in [
+        "[providers.openai]\napi_key = \"sk-SECRET-inline\nkind = \"openai\"",
+        "[providers.openai]\napi_key = sk-SECRET-inline",
+        "master_key = 'mk-SECRET-master' 1",
+        "database_url = \"postgres://aihub:SECRETdbpass@db/aihub\" x",
+        "[providers.x.headers]\nX-Thing = \"Bearer SECRET-header\" 2",
+        "[providers.x]\nheaders = \"Bearer SECRET-header\"",
+        "[alerts]\nwebhook_url = \"https://hooks.example.com/SECRET-webhook-token\" ,",
+        "listen = \"127.0.0.1:1\"\nsk-SECRET-from-env-0123456789abcdef\n",
+    ] {
+        let e = RawConfig::parse(text).unwrap_err().to_string();
+        for secret in SECRETS {
+            assert!(
+                !e.contains(secret),
+                "{text:?}: the error shows {secret}: {e}"
+            );
+        }
+        assert!(e.contains("line "), "{text:?}: the error says where: {e}");
+    }
+    // A line without a secret is shown, with a caret under the fault.
+    let e = RawConfig::parse("listen = \"127.0.0.1:1\" x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 1") && e.contains("listen = \"127.0.0.1:1\" x"),
+        "{e}"
+    );
+}
