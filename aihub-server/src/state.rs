@@ -72,6 +72,7 @@ impl AppState {
     pub async fn start(config: Config, clock: Option<Clock>) -> Result<(Self, Background), String> {
         let options = crate::store::StoreOptions {
             key_cache_ttl: config.key_cache_ttl,
+            redis_url: config.redis_url.clone(),
             ..crate::store::StoreOptions::default()
         };
         let store = Store::connect_with(&config.database_url, &options)

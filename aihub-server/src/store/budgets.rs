@@ -174,7 +174,7 @@ impl Store {
         .bind(now)
         .fetch_one(&self.write)
         .await?;
-        self.hot.invalidate();
+        self.changed().await;
         budget_from_row(&row)
     }
 
@@ -192,7 +192,7 @@ impl Store {
                 .bind(period.as_str())
                 .execute(&self.write)
                 .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 
