@@ -315,3 +315,60 @@ fn a_parse_error_never_echoes_a_secret() {
         "{e}"
     );
 }
+
+/// The keys serde knows in a table of the file: the list its unknown-field error gives.
+fn keys_of(table_header: &str) -> Vec<String> {
+    let e = RawConfig::parse(&format!("{table_header}\nzzz_unknown = 1"))
+        .unwrap_err()
+        .to_string();
+    let list = e
+        .split(", expected")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{e}"));
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_key_that_is_not_a_table_has_an_environment_variable() {
+    let mut paths = Vec::new();
+    for key in keys_of("") {
+        if !["providers", "plans", "limits", "billing", "alerts"].contains(&key.as_str()) {
+            paths.push(key);
+        }
+    }
+    for section in ["limits", "billing", "alerts"] {
+        for key in keys_of(&format!("[{section}]")) {
+            if key != "exchange_rates" {
+                paths.push(format!("{section}_{key}"));
+            }
+        }
+    }
+    assert!(paths.len() > 20, "{paths:?}");
+    let asked = std::cell::RefCell::new(Vec::new());
+    let env = |name: &str| {
+        asked.borrow_mut().push(name.to_owned());
+        None
+    };
+    RawConfig::default().apply_env(&env).unwrap();
+    for path in paths {
+        let name = format!("AIHUB_{}", path.to_ascii_uppercase());
+        assert!(
+            asked.borrow().contains(&name),
+            "{path} has no environment variable {name}"
+        );
+    }
+    // And they take effect.
+    let mut raw = RawConfig::parse("[limits]\nlease_secs = 60").unwrap();
+    raw.apply_env(&env_of(&[
+        ("AIHUB_LIMITS_LEASE_SECS", "30"),
+        ("AIHUB_LIMITS_DEFAULT_PLAN", "pro"),
+    ]))
+    .unwrap();
+    let c = Config::resolve(raw, &env_of(&[])).unwrap();
+    assert_eq!(c.limits.lease, std::time::Duration::from_secs(30));
+    assert_eq!(c.limits.default_plan, "pro");
+}
