@@ -361,6 +361,13 @@ fn every_key_that_is_not_a_table_has_an_environment_variable() {
             "{path} has no environment variable {name}"
         );
     }
+    let page = include_str!("../../../docs/configuration.md");
+    for name in asked.borrow().iter() {
+        assert!(
+            page.contains(&format!("`{name}`")),
+            "docs/configuration.md does not name {name}"
+        );
+    }
     // And they take effect.
     let mut raw = RawConfig::parse("[limits]\nlease_secs = 60").unwrap();
     raw.apply_env(&env_of(&[
