@@ -40,6 +40,20 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "advisories: cargo audit against the offline RustSec snapshot"
+# The snapshot sits beside the clone (../shared/advisory-db); answered advisories are listed,
+# each with its reason, in .cargo/audit.toml.
+advisory_db="$(cd .. && pwd)/shared/advisory-db"
+if [ ! -d "$advisory_db/crates" ]; then
+  echo "No RustSec advisory database at $advisory_db: clone https://github.com/rustsec/advisory-db there (CI has one)." >&2
+  exit 1
+fi
+if ! cargo audit --version >/dev/null 2>&1; then
+  # About 9 minutes on 2 cores, once per machine.
+  cargo install cargo-audit --version 0.22.2 --locked
+fi
+cargo audit --db "$advisory_db" --no-fetch
+
 step "wasm32 build of aihub-core (no tokens, no native TLS)"
 cargo build -p aihub-core --target wasm32-unknown-unknown --no-default-features --locked
 if cargo tree -p aihub-core --target wasm32-unknown-unknown --no-default-features -e normal --prefix none \

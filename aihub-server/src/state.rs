@@ -87,6 +87,7 @@ impl AppState {
     pub async fn start(config: Config, clock: Option<Clock>) -> Result<(Self, Background), String> {
         let options = crate::store::StoreOptions {
             key_cache_ttl: config.key_cache_ttl,
+            redis_url: config.redis_url.clone(),
             ..crate::store::StoreOptions::default()
         };
         let store = Store::connect_with(&config.database_url, &options)
@@ -107,6 +108,7 @@ impl AppState {
             .timeout(Some(config.upstream_timeout))
             .read_timeout(Some(config.upstream_read_timeout))
             .connect_timeout(Some(config.upstream_connect_timeout))
+            .stream_timeout(Some(config.upstream_stream_timeout))
             .max_retries(config.upstream_max_retries);
         for p in config.providers.values() {
             builder = builder.provider(p.adapter.clone());

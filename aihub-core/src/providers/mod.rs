@@ -58,8 +58,9 @@ impl ProviderKind {
     }
 }
 
-/// Everything an adapter needs to address one provider.
-#[derive(Debug, Clone)]
+/// Everything an adapter needs to address one provider. Its `Debug` shows neither the key
+/// nor the extra headers' values.
+#[derive(Clone)]
 pub struct ProviderConfig {
     /// Provider id used in model ids (`deepseek` in `deepseek/deepseek-chat`).
     pub id: String,
@@ -79,6 +80,38 @@ pub struct ProviderConfig {
     /// [`Adapter::requires_max_tokens`]) when the request sets no output limit; `None`
     /// for the family's default ([`anthropic::DEFAULT_MAX_TOKENS`]).
     pub default_max_tokens: Option<u32>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values can be credentials (`Authorization`, `X-Api-Key`, …); so can a base
+        // URL's userinfo or query.
+        let base_url = match self.base_url.split_once('?') {
+            Some((path, _)) => format!("{path}?[REDACTED]"),
+            None => self.base_url.clone(),
+        };
+        let base_url = match base_url.split_once("://") {
+            Some((scheme, rest)) if rest.split('/').next().is_some_and(|a| a.contains('@')) => {
+                let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+                format!("{scheme}://[REDACTED]@{host}")
+            }
+            _ => base_url,
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "[REDACTED]"))
+            .collect();
+        f.debug_struct("ProviderConfig")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("base_url", &base_url)
+            .field("api_key", &self.api_key)
+            .field("api_version", &self.api_version)
+            .field("headers", &headers)
+            .field("quirks", &self.quirks)
+            .finish()
+    }
 }
 
 impl ProviderConfig {

@@ -127,7 +127,7 @@ impl Billing {
 }
 
 /// `[alerts]`, validated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Alerts {
     /// Receives budget alerts as JSON POSTs.
     pub webhook_url: Option<String>,

@@ -4,6 +4,7 @@
 
 mod limits;
 mod raw;
+mod redact;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,8 +32,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
-/// The validated configuration the gateway runs with.
-#[derive(Debug, Clone)]
+/// The validated configuration the gateway runs with (its `Debug` shows no secret).
+#[derive(Clone)]
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
@@ -50,6 +51,8 @@ pub struct Config {
     pub upstream_read_timeout: Duration,
     /// Upstream connection timeout.
     pub upstream_connect_timeout: Duration,
+    /// Longest a stream may run after its first byte.
+    pub upstream_stream_timeout: Duration,
     /// Retries of retryable upstream failures.
     pub upstream_max_retries: u32,
     /// Lifetime of a management session token.
@@ -116,7 +119,7 @@ fn resolve_cors(origins: &[String]) -> Result<CorsOrigins, ConfigError> {
 }
 
 /// One configured provider.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProviderSettings {
     /// What the adapter needs.
     pub adapter: ProviderConfig,
@@ -200,6 +203,7 @@ impl Config {
             upstream_timeout: secs(raw.upstream_timeout_secs, 600),
             upstream_read_timeout: secs(raw.upstream_read_timeout_secs, 120),
             upstream_connect_timeout: secs(raw.upstream_connect_timeout_secs, 10),
+            upstream_stream_timeout: secs(raw.upstream_stream_timeout_secs, 3600),
             upstream_max_retries: raw.upstream_max_retries.unwrap_or(2),
             session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
             key_cache_ttl: secs(raw.key_cache_secs, 5),

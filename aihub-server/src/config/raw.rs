@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
-/// `aihub.toml`, every key optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `aihub.toml`, every key optional (its `Debug` shows no secret).
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Address to listen on (default `127.0.0.1:8080`).
@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub upstream_timeout_secs: Option<u64>,
     /// Upstream timeout between received bytes (default 120).
     pub upstream_read_timeout_secs: Option<u64>,
+    /// Longest a stream may run after its first byte, in seconds (default 3600).
+    pub upstream_stream_timeout_secs: Option<u64>,
     /// Upstream connect timeout (default 10).
     pub upstream_connect_timeout_secs: Option<u64>,
     /// Retries of retryable upstream failures (default 2).
@@ -109,7 +111,7 @@ pub struct RawBilling {
 }
 
 /// `[alerts]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
     /// URL that receives a JSON POST when a budget's soft limit is reached.
@@ -117,7 +119,7 @@ pub struct RawAlerts {
 }
 
 /// `[providers.ID]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     /// `openai` | `azure` | `anthropic` | `gemini`; optional for catalog providers.
@@ -142,69 +144,60 @@ pub struct RawProvider {
 impl RawConfig {
     /// Parses TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+        toml::from_str(text).map_err(|e| super::redact::parse_error(text, &e))
     }
 
-    /// Applies `AIHUB_LISTEN`, `AIHUB_DATABASE_URL`, `AIHUB_REDIS_URL`, `AIHUB_MASTER_KEY`,
-    /// `AIHUB_MAX_BODY_BYTES`, `AIHUB_UPSTREAM_TIMEOUT_SECS`, `AIHUB_UPSTREAM_READ_TIMEOUT_SECS`,
-    /// `AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS`, `AIHUB_UPSTREAM_MAX_RETRIES`, `AIHUB_SESSION_TTL_HOURS`,
-    /// `AIHUB_LIMITS_TIMEZONE`, `AIHUB_LIMITS_ON_BACKEND_ERROR`, `AIHUB_BILLING_CURRENCY`,
-    /// `AIHUB_ALERTS_WEBHOOK_URL`, `AIHUB_CORS_ALLOWED_ORIGINS` (comma-separated).
+    /// Applies the `AIHUB_*` environment variables: one for every key of the file that is not
+    /// a table, named `AIHUB_` and the key's path in capitals with `_` between the parts
+    /// (`AIHUB_LISTEN`, `AIHUB_LIMITS_LEASE_SECS`, `AIHUB_ALERTS_WEBHOOK_URL`).
+    /// `AIHUB_CORS_ALLOWED_ORIGINS` is comma-separated. Tables have none: `[providers.*]`
+    /// (whose keys come from `api_key_env`), `[plans.*]` and `[billing.exchange_rates]`.
+    /// An empty variable counts as unset.
     pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
-            v.trim()
-                .parse()
-                .map_err(|_| ConfigError(format!("{name}: {v:?} is not a number")))
-        }
         let get = |name: &str| env(name).filter(|v| !v.is_empty());
-        if let Some(v) = get("AIHUB_LISTEN") {
-            self.listen = Some(v);
+        /// Sets `slot` from the variable `name`, if it is set.
+        fn set<T: std::str::FromStr>(
+            value: Option<String>,
+            name: &str,
+            slot: &mut Option<T>,
+        ) -> Result<(), ConfigError> {
+            if let Some(v) = value {
+                let parsed = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{name}: {v:?} is not a valid value")))?;
+                *slot = Some(parsed);
+            }
+            Ok(())
         }
-        if let Some(v) = get("AIHUB_DATABASE_URL") {
-            self.database_url = Some(v);
+        macro_rules! env_keys {
+            ($($name:literal => $slot:expr),* $(,)?) => {
+                $( set(get($name), $name, &mut $slot)?; )*
+            };
         }
-        if let Some(v) = get("AIHUB_REDIS_URL") {
-            self.redis_url = Some(v);
-        }
-        if let Some(v) = get("AIHUB_MASTER_KEY") {
-            self.master_key = Some(v);
-        }
-        if let Some(v) = get("AIHUB_MAX_BODY_BYTES") {
-            self.max_body_bytes = Some(num("AIHUB_MAX_BODY_BYTES", v)?);
-        }
-        if let Some(v) = get("AIHUB_UPSTREAM_TIMEOUT_SECS") {
-            self.upstream_timeout_secs = Some(num("AIHUB_UPSTREAM_TIMEOUT_SECS", v)?);
-        }
-        if let Some(v) = get("AIHUB_UPSTREAM_READ_TIMEOUT_SECS") {
-            self.upstream_read_timeout_secs = Some(num("AIHUB_UPSTREAM_READ_TIMEOUT_SECS", v)?);
-        }
-        if let Some(v) = get("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS") {
-            self.upstream_connect_timeout_secs =
-                Some(num("AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS", v)?);
-        }
-        if let Some(v) = get("AIHUB_UPSTREAM_MAX_RETRIES") {
-            self.upstream_max_retries = Some(num("AIHUB_UPSTREAM_MAX_RETRIES", v)?);
-        }
-        if let Some(v) = get("AIHUB_SESSION_TTL_HOURS") {
-            self.session_ttl_hours = Some(num("AIHUB_SESSION_TTL_HOURS", v)?);
-        }
-        if let Some(v) = get("AIHUB_KEY_CACHE_SECS") {
-            self.key_cache_secs = Some(num("AIHUB_KEY_CACHE_SECS", v)?);
-        }
-        if let Some(v) = get("AIHUB_SHUTDOWN_GRACE_SECS") {
-            self.shutdown_grace_secs = Some(num("AIHUB_SHUTDOWN_GRACE_SECS", v)?);
-        }
-        if let Some(v) = get("AIHUB_LIMITS_TIMEZONE") {
-            self.limits.timezone = Some(v);
-        }
-        if let Some(v) = get("AIHUB_LIMITS_ON_BACKEND_ERROR") {
-            self.limits.on_backend_error = Some(v);
-        }
-        if let Some(v) = get("AIHUB_BILLING_CURRENCY") {
-            self.billing.currency = Some(v);
-        }
-        if let Some(v) = get("AIHUB_ALERTS_WEBHOOK_URL") {
-            self.alerts.webhook_url = Some(v);
+        env_keys! {
+            "AIHUB_LISTEN" => self.listen,
+            "AIHUB_DATABASE_URL" => self.database_url,
+            "AIHUB_REDIS_URL" => self.redis_url,
+            "AIHUB_MASTER_KEY" => self.master_key,
+            "AIHUB_MAX_BODY_BYTES" => self.max_body_bytes,
+            "AIHUB_UPSTREAM_TIMEOUT_SECS" => self.upstream_timeout_secs,
+            "AIHUB_UPSTREAM_READ_TIMEOUT_SECS" => self.upstream_read_timeout_secs,
+            "AIHUB_UPSTREAM_CONNECT_TIMEOUT_SECS" => self.upstream_connect_timeout_secs,
+            "AIHUB_UPSTREAM_STREAM_TIMEOUT_SECS" => self.upstream_stream_timeout_secs,
+            "AIHUB_UPSTREAM_MAX_RETRIES" => self.upstream_max_retries,
+            "AIHUB_SESSION_TTL_HOURS" => self.session_ttl_hours,
+            "AIHUB_KEY_CACHE_SECS" => self.key_cache_secs,
+            "AIHUB_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs,
+            "AIHUB_CATALOG" => self.catalog,
+            "AIHUB_LIMITS_TIMEZONE" => self.limits.timezone,
+            "AIHUB_LIMITS_ON_BACKEND_ERROR" => self.limits.on_backend_error,
+            "AIHUB_LIMITS_BACKEND_TIMEOUT_MS" => self.limits.backend_timeout_ms,
+            "AIHUB_LIMITS_LEASE_SECS" => self.limits.lease_secs,
+            "AIHUB_LIMITS_DEFAULT_MAX_OUTPUT" => self.limits.default_max_output,
+            "AIHUB_LIMITS_DEFAULT_PLAN" => self.limits.default_plan,
+            "AIHUB_BILLING_CURRENCY" => self.billing.currency,
+            "AIHUB_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url,
         }
         if let Some(v) = get("AIHUB_CORS_ALLOWED_ORIGINS") {
             self.cors_allowed_origins = v

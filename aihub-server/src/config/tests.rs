@@ -231,3 +231,151 @@ fn cors_origins_are_checked() {
         CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
     );
 }
+
+/// Every secret a configuration can hold, each one distinct so that a leak names its field.
+const SECRETS: &[&str] = &[
+    "mk-SECRET-master",
+    "SECRETdbpass",
+    "SECRETredispass",
+    "SECRET-webhook-token",
+    "sk-SECRET-inline",
+    "sk-SECRET-from-env",
+    "Bearer SECRET-header",
+];
+
+#[test]
+fn debug_output_holds_no_secret() {
+    let text = r#"
+        database_url = "postgres://aihub:SECRETdbpass@db:5432/aihub"
+        redis_url = "redis://:SECRETredispass@cache:6379/0"
+        master_key = "mk-SECRET-master"
+
+        [alerts]
+        webhook_url = "https://hooks.example.com/services/SECRET-webhook-token"
+
+        [providers.deepseek]
+        api_key = "sk-SECRET-inline"
+        headers = { Authorization = "Bearer SECRET-header" }
+
+        [providers.openai]
+        api_key_env = "OPENAI_API_KEY"
+    "#;
+    let raw = RawConfig::parse(text).unwrap();
+    let raw_debug = format!("{raw:?} {:?}", raw.providers["deepseek"]);
+    let c = Config::resolve(raw, &env_of(&[("OPENAI_API_KEY", "sk-SECRET-from-env")])).unwrap();
+    let debug = format!("{c:?} {:#?} {:?}", c.providers, c.alerts);
+    for secret in SECRETS {
+        assert!(
+            !debug.contains(secret),
+            "Config's Debug shows {secret}: {debug}"
+        );
+        assert!(
+            !raw_debug.contains(secret),
+            "RawConfig's Debug shows {secret}: {raw_debug}"
+        );
+    }
+    // What is not secret still shows, so the output stays useful.
+    for shown in [
+        "db:5432/aihub",
+        "cache:6379",
+        "hooks.example.com",
+        "Authorization",
+    ] {
+        assert!(debug.contains(shown), "{shown} missing from {debug}");
+    }
+}
+
+#[test]
+fn a_parse_error_never_echoes_a_secret() {
+    for text in [
+        "[providers.openai]\napi_key = \"sk-SECRET-inline\nkind = \"openai\"",
+        "[providers.openai]\napi_key = sk-SECRET-inline",
+        "master_key = 'mk-SECRET-master' 1",
+        "database_url = \"postgres://aihub:SECRETdbpass@db/aihub\" x",
+        "[providers.x.headers]\nX-Thing = \"Bearer SECRET-header\" 2",
+        "[providers.x]\nheaders = \"Bearer SECRET-header\"",
+        "[alerts]\nwebhook_url = \"https://hooks.example.com/SECRET-webhook-token\" ,",
+        "listen = \"127.0.0.1:1\"\nsk-SECRET-from-env-0123456789abcdef\n",
+    ] {
+        let e = RawConfig::parse(text).unwrap_err().to_string();
+        for secret in SECRETS {
+            assert!(
+                !e.contains(secret),
+                "{text:?}: the error shows {secret}: {e}"
+            );
+        }
+        assert!(e.contains("line "), "{text:?}: the error says where: {e}");
+    }
+    // A line without a secret is shown, with a caret under the fault.
+    let e = RawConfig::parse("listen = \"127.0.0.1:1\" x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 1") && e.contains("listen = \"127.0.0.1:1\" x"),
+        "{e}"
+    );
+}
+
+/// The keys serde knows in a table of the file: the list its unknown-field error gives.
+fn keys_of(table_header: &str) -> Vec<String> {
+    let e = RawConfig::parse(&format!("{table_header}\nzzz_unknown = 1"))
+        .unwrap_err()
+        .to_string();
+    let list = e
+        .split(", expected")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{e}"));
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_key_that_is_not_a_table_has_an_environment_variable() {
+    let mut paths = Vec::new();
+    for key in keys_of("") {
+        if !["providers", "plans", "limits", "billing", "alerts"].contains(&key.as_str()) {
+            paths.push(key);
+        }
+    }
+    for section in ["limits", "billing", "alerts"] {
+        for key in keys_of(&format!("[{section}]")) {
+            if key != "exchange_rates" {
+                paths.push(format!("{section}_{key}"));
+            }
+        }
+    }
+    assert!(paths.len() > 20, "{paths:?}");
+    let asked = std::cell::RefCell::new(Vec::new());
+    let env = |name: &str| {
+        asked.borrow_mut().push(name.to_owned());
+        None
+    };
+    RawConfig::default().apply_env(&env).unwrap();
+    for path in paths {
+        let name = format!("AIHUB_{}", path.to_ascii_uppercase());
+        assert!(
+            asked.borrow().contains(&name),
+            "{path} has no environment variable {name}"
+        );
+    }
+    let page = include_str!("../../../docs/configuration.md");
+    for name in asked.borrow().iter() {
+        assert!(
+            page.contains(&format!("`{name}`")),
+            "docs/configuration.md does not name {name}"
+        );
+    }
+    // And they take effect.
+    let mut raw = RawConfig::parse("[limits]\nlease_secs = 60").unwrap();
+    raw.apply_env(&env_of(&[
+        ("AIHUB_LIMITS_LEASE_SECS", "30"),
+        ("AIHUB_LIMITS_DEFAULT_PLAN", "pro"),
+    ]))
+    .unwrap();
+    let c = Config::resolve(raw, &env_of(&[])).unwrap();
+    assert_eq!(c.limits.lease, std::time::Duration::from_secs(30));
+    assert_eq!(c.limits.default_plan, "pro");
+}

@@ -136,7 +136,7 @@ impl Store {
             .bind(plan)
             .execute(&self.write)
             .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 
@@ -149,7 +149,7 @@ impl Store {
                 .bind(now)
                 .execute(&self.write)
                 .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 

@@ -171,7 +171,7 @@ impl Store {
         .bind(now)
         .execute(&self.write)
         .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 
@@ -251,7 +251,7 @@ impl Store {
         .bind(limits.max_concurrent.map(i64::from))
         .execute(&self.write)
         .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 

@@ -214,7 +214,7 @@ impl Store {
         .bind(budget.set_by.as_str())
         .fetch_one(&self.write)
         .await?;
-        self.hot.invalidate();
+        self.changed().await;
         budget_from_row(&row)
     }
 
@@ -237,7 +237,7 @@ impl Store {
         .bind(set_by.as_str())
         .execute(&self.write)
         .await?;
-        self.hot.invalidate();
+        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 

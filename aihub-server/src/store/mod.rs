@@ -31,6 +31,7 @@ mod api_keys;
 mod budgets;
 mod cache;
 mod error;
+mod invalidation;
 mod migrate;
 mod rows;
 mod usage;
@@ -156,9 +157,14 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// How long an API key, its owner's plan and the budgets that apply to it are kept in
     /// memory after being read for a request. Changes made through this store drop them at
-    /// once; changes made by another gateway instance show within this time. Zero: read the
-    /// database on every request. Default: 5 s.
+    /// once; changes made by another gateway instance show within this time, or at once when
+    /// both share [`StoreOptions::redis_url`]. Zero: read the database on every request.
+    /// Default: 5 s.
     pub key_cache_ttl: Duration,
+    /// A Redis (`redis://…`) through which every store that names the same one announces its
+    /// changes, so that each drops its in-memory copies at once. While Redis cannot be
+    /// reached, copies expire after `key_cache_ttl` instead. Default: none.
+    pub redis_url: Option<String>,
 }
 
 impl Default for StoreOptions {
@@ -167,6 +173,7 @@ impl Default for StoreOptions {
             max_connections: None,
             acquire_timeout: Duration::from_secs(5),
             key_cache_ttl: Duration::from_secs(5),
+            redis_url: None,
         }
     }
 }
@@ -185,6 +192,8 @@ pub struct Store {
     checkpoints: bool,
     /// What requests read on every call, kept for [`StoreOptions::key_cache_ttl`].
     hot: Arc<cache::HotCache>,
+    /// Changes announced to, and heard from, the other instances ([`StoreOptions::redis_url`]).
+    shared: Option<Arc<invalidation::Invalidations>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -220,11 +229,33 @@ impl Store {
                     write: pool,
                     checkpoints: false,
                     hot: Arc::new(cache::HotCache::new(options.key_cache_ttl)),
+                    shared: None,
                 }
             }
         };
+        let store = match &options.redis_url {
+            Some(redis_url) => {
+                let shared = invalidation::Invalidations::start(redis_url, &store.hot)
+                    .await
+                    .map_err(StoreError::Config)?;
+                Self {
+                    shared: Some(Arc::new(shared)),
+                    ..store
+                }
+            }
+            _ => store,
+        };
         tracing::debug!(backend = ?store.backend, "database ready");
         Ok(store)
+    }
+
+    /// Drops every in-memory copy after a change to keys, users or budgets, here and (through
+    /// Redis, when configured) on every other instance.
+    pub(crate) async fn changed(&self) {
+        self.hot.invalidate();
+        if let Some(shared) = &self.shared {
+            shared.publish().await;
+        }
     }
 
     /// Which database this store runs on.
@@ -356,6 +387,7 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, Stor
         write,
         checkpoints: !parsed.memory,
         hot: Arc::new(cache::HotCache::new(options.key_cache_ttl)),
+        shared: None,
     })
 }
 

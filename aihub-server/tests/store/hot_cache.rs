@@ -1,6 +1,9 @@
 //! The in-memory copies of keys, plans and budgets that requests read: changes made through a
 //! store show at once; changes made through another store on the same database show within
-//! `key_cache_ttl`, and at once with a zero time to live.
+//! `key_cache_ttl`, and at once with a zero time to live or when both stores share a Redis.
+//!
+//! Redis must be running for the last: `redis://127.0.0.1:6379` by default, or the URL in
+//! `AIHUB_TEST_REDIS_URL`.
 
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ use crate::harness::{TestDb, now_ms};
 on_both_backends!(
     changes_through_the_store_show_at_once,
     another_instance_sees_changes_within_the_time_to_live,
+    instances_sharing_a_redis_see_changes_at_once,
 );
 
 fn key(user: &User, hash: &str) -> NewApiKey {
@@ -186,4 +190,117 @@ async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
             .len(),
         1
     );
+}
+
+/// Polls `check` for up to a second; true as soon as it holds.
+async fn within_a_second<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn instances_sharing_a_redis_see_changes_at_once(db: TestDb) {
+    let redis_url = std::env::var("AIHUB_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    // A time to live far longer than the test: only the announcement can drop the copies.
+    let instance = || {
+        let (url, redis_url) = (db.url.clone(), redis_url.clone());
+        async move {
+            Store::connect_with(
+                &url,
+                &StoreOptions {
+                    key_cache_ttl: Duration::from_secs(60),
+                    redis_url: Some(redis_url),
+                    ..StoreOptions::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (a, b) = (instance().await, instance().await);
+    let user = db.user().await;
+    let created = a.create_api_key(key(&user, "hot-3")).await.unwrap();
+    let (read, _) = b.api_key_for_request("hot-3").await.unwrap().unwrap();
+    assert_eq!(read.revoked_at, None);
+    assert!(
+        b.budgets_for_request(created.id, user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let now = now_ms();
+    assert!(a.revoke_api_key(user.id, created.id, now).await.unwrap());
+    assert!(
+        within_a_second(|| async {
+            let (key, _) = b.api_key_for_request("hot-3").await.unwrap().unwrap();
+            key.revoked_at == Some(now)
+        })
+        .await,
+        "a key revoked on one instance is refused on the other at once"
+    );
+
+    a.put_budget(&budget(&user, 11)).await.unwrap();
+    assert!(
+        within_a_second(|| async {
+            b.budgets_for_request(created.id, user.id)
+                .await
+                .unwrap()
+                .len()
+                == 1
+        })
+        .await,
+        "a new budget applies on the other instance at once"
+    );
+
+    let other = db.store.create_api_key(key(&user, "hot-4")).await.unwrap();
+    assert!(b.api_key_for_request("hot-4").await.unwrap().is_some());
+    assert_ne!(other.id, created.id);
+    a.disable_user(user.id, now).await.unwrap();
+    assert!(
+        within_a_second(|| async { b.api_key_for_request("hot-4").await.unwrap().is_none() }).await,
+        "a disabled user's keys stop on the other instance at once"
+    );
+
+    // Redis drops the subscriptions (a restart, a network cut): they come back by themselves.
+    let mut redis = redis::Client::open(redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(killed >= 2, "both instances subscribe ({killed} killed)");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = db.user().await;
+    let third = db.store.create_api_key(key(&later, "hot-5")).await.unwrap();
+    assert!(b.api_key_for_request("hot-5").await.unwrap().is_some());
+    a.revoke_api_key(later.id, third.id, now).await.unwrap();
+    assert!(
+        within_a_second(|| async {
+            let (key, _) = b.api_key_for_request("hot-5").await.unwrap().unwrap();
+            key.revoked_at == Some(now)
+        })
+        .await,
+        "after a lost subscription, revocations show at once again"
+    );
+    a.close().await;
+    b.close().await;
 }
