@@ -26,6 +26,8 @@ pub struct ErrorDetail {
     pub request_id: Option<String>,
     /// Provider id the error came from.
     pub provider: Option<String>,
+    /// The AI Hub gateway limit that refused the request (`key.rpm`, `budget.api_key.monthly`, …).
+    pub limit: Option<String>,
 }
 
 impl ErrorDetail {
@@ -245,10 +247,10 @@ impl Error {
 
     /// The error as the SDKs hand it across a language boundary: `class`, `kind`,
     /// `message`, `status`, `code`, `type`, `param`, `requestId`, `provider`, `retryAfter`
-    /// (seconds).
+    /// (seconds), and `limit` when a gateway limit refused the request.
     pub fn to_sdk_json(&self) -> Value {
         let d = self.detail();
-        json!({
+        let mut value = json!({
             "class": self.sdk_class(),
             "kind": self.kind(),
             "message": d.message,
@@ -259,7 +261,11 @@ impl Error {
             "requestId": d.request_id,
             "provider": d.provider,
             "retryAfter": self.retry_after().map(|w| w.as_secs_f64()),
-        })
+        });
+        if let (Some(limit), Value::Object(obj)) = (&d.limit, &mut value) {
+            obj.insert("limit".to_owned(), Value::String(limit.clone()));
+        }
+        value
     }
 
     /// The message of the JavaScript `Error` a native half of the JS SDKs throws:
@@ -362,17 +368,20 @@ impl Error {
         self.is_retryable() || matches!(self, Self::NotFound(_) | Self::ContentFilter(_))
     }
 
-    /// The OpenAI error body: `{"error": {"message", "type", "param", "code"}}`.
+    /// The OpenAI error body: `{"error": {"message", "type", "param", "code"}}`, plus
+    /// `limit` when a gateway limit refused the request.
     pub fn to_openai_json(&self) -> Value {
         let d = self.detail();
-        json!({
-            "error": {
-                "message": d.message,
-                "type": self.error_type(),
-                "param": d.param,
-                "code": self.code(),
-            }
-        })
+        let mut error = json!({
+            "message": d.message,
+            "type": self.error_type(),
+            "param": d.param,
+            "code": self.code(),
+        });
+        if let (Some(limit), Value::Object(obj)) = (&d.limit, &mut error) {
+            obj.insert("limit".to_owned(), Value::String(limit.clone()));
+        }
+        json!({ "error": error })
     }
 
     /// Builds the error an HTTP status stands for, with the given details.
@@ -503,6 +512,33 @@ mod tests {
             assert_eq!(body["error"]["type"], e.error_type());
             assert!(body["error"].get("param").is_some());
         }
+    }
+
+    #[test]
+    fn the_refusing_limit_is_named_only_when_set() {
+        let plain = Error::InsufficientQuota(ErrorDetail::new("spent"));
+        assert!(plain.to_openai_json()["error"].get("limit").is_none());
+        assert!(plain.to_sdk_json().get("limit").is_none());
+        let refused = Error::InsufficientQuota(ErrorDetail {
+            limit: Some("budget.api_key.monthly".into()),
+            ..ErrorDetail::new("spent")
+        });
+        assert_eq!(
+            refused.to_openai_json()["error"]["limit"],
+            "budget.api_key.monthly"
+        );
+        assert_eq!(refused.to_sdk_json()["limit"], "budget.api_key.monthly");
+        // What a client in gateway mode reads back from the gateway's answer.
+        let body = serde_json::to_vec(&refused.to_openai_json()).unwrap_or_default();
+        let parsed = crate::providers::openai_style_error(429, &http::HeaderMap::new(), &body);
+        assert_eq!(parsed.kind(), "insufficient_quota");
+        assert_eq!(
+            parsed.detail().limit.as_deref(),
+            Some("budget.api_key.monthly")
+        );
+        let unnamed = serde_json::to_vec(&plain.to_openai_json()).unwrap_or_default();
+        let parsed = crate::providers::openai_style_error(429, &http::HeaderMap::new(), &unnamed);
+        assert_eq!(parsed.detail().limit, None);
     }
 
     #[test]

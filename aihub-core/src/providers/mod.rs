@@ -449,6 +449,8 @@ pub fn openai_style_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Erro
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => obj.get("type").and_then(Value::as_str).map(str::to_owned),
             };
+            // The AI Hub gateway names the limit that refused a request.
+            detail.limit = obj.get("limit").and_then(Value::as_str).map(str::to_owned);
         }
         Some(Value::String(s)) => detail.message = s.clone(),
         _ => detail.message = body_text(status, body),

@@ -18,6 +18,8 @@ export interface ErrorInfo {
   requestId: string | null;
   provider: string | null;
   retryAfter: number | null;
+  /** The AI Hub gateway limit that refused the request; absent when none did. */
+  limit?: string | null;
 }
 
 /** Any failure of an AI Hub call. */
@@ -36,6 +38,11 @@ export class APIError extends Error {
   readonly provider: string | undefined;
   /** aihub-core's name of the error variant (`rate_limit`, `authentication`, …). */
   readonly kind: string;
+  /**
+   * The AI Hub gateway limit that refused the request (`key.rpm`, `plan.tpm`,
+   * `budget.api_key.monthly`, …); `undefined` for every other error.
+   */
+  readonly limit: string | undefined;
 
   /** Builds the error from aihub-core's description of it. */
   constructor(info: ErrorInfo) {
@@ -48,6 +55,7 @@ export class APIError extends Error {
     this.requestId = info.requestId ?? undefined;
     this.provider = info.provider ?? undefined;
     this.kind = info.kind;
+    this.limit = info.limit ?? undefined;
   }
 }
 

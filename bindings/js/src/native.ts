@@ -10,7 +10,8 @@
  * Errors: every native function and method rejects (or throws) with an `Error` whose
  * `message` is {@link NATIVE_ERROR_PREFIX} followed by the JSON of
  * `aihub_core::Error::to_sdk_json()`:
- * `{class, kind, message, status, code, type, param, requestId, provider, retryAfter}`.
+ * `{class, kind, message, status, code, type, param, requestId, provider, retryAfter}`, plus
+ * `limit` when a gateway limit refused the request.
  */
 
 /** Prefix of the message of an error thrown by a native half. */

@@ -147,6 +147,16 @@ export interface CompletionUsage {
     accepted_prediction_tokens?: number;
     rejected_prediction_tokens?: number;
   } | null;
+  /**
+   * What the AI Hub gateway charged for the request, an exact decimal string (`"0.0000057"`)
+   * equal to the cost of its usage record; absent when the gateway did not price it, and in
+   * direct mode.
+   */
+  cost?: string;
+  /** Currency of {@link cost} (`"USD"`, `"CNY"`), the currency of the model's price. */
+  cost_currency?: string;
+  /** `true` when the provider reported no usage and the AI Hub gateway counted the tokens. */
+  estimated?: boolean;
 }
 
 /** The assistant's answer. */

@@ -14,7 +14,12 @@ import { ROOT, startGateway } from "./fixtures.mjs";
 const run = promisify(execFile);
 const PACKAGE = join(ROOT, "bindings", "node");
 const DOC = readFileSync(join(ROOT, "docs", "sdks", "node.md"), "utf8");
-const BLOCKS = [...DOC.matchAll(/```(?:js|ts)\n([\s\S]*?)```/g)].map((m) => m[1]);
+// A block preceded by `<!-- doc-test: key with a spent budget -->` runs with a fresh key whose
+// monthly budget is already spent, to show a refusal.
+const BLOCKS = [...DOC.matchAll(/(<!-- doc-test: key with a spent budget -->\n)?```(?:js|ts)\n([\s\S]*?)```/g)].map((m) => ({
+  spent: m[1] !== undefined,
+  code: m[2],
+}));
 const EXAMPLES = join(ROOT, "examples", "node");
 
 // A scratch project where `import "aihub"` resolves to this package, as after `npm install`.
@@ -39,12 +44,21 @@ test("the guide has examples", () => {
   assert.ok(BLOCKS.length >= 8, `${BLOCKS.length} blocks`);
 });
 
-BLOCKS.forEach((block, index) => {
+/** A fresh key whose monthly budget (0.000001 USD) is less than any request costs. */
+async function spentKey() {
+  const gw = await startGateway();
+  const [key, keyId] = await gw.newKey();
+  const [status, body] = await gw.api("PUT", `admin/api-keys/${keyId}/budget`, { hard_limit: "0.000001", currency: "USD" });
+  assert.equal(status, 200, JSON.stringify(body));
+  return key;
+}
+
+BLOCKS.forEach(({ spent, code }, index) => {
   test(`guide block ${index} runs`, async () => {
     const file = join(project, `block-${index}.mjs`);
-    writeFileSync(file, block);
-    const out = await runModule(file);
-    assert.ok(out.trim(), `block ${index} prints what it shows:\n${block}`);
+    writeFileSync(file, code);
+    const out = await runModule(file, spent ? { AIHUB_API_KEY: await spentKey() } : {});
+    assert.ok(out.trim(), `block ${index} prints what it shows:\n${code}`);
   });
 });
 

@@ -26,6 +26,7 @@ fn build(py: Python<'_>, error: &aihub_core::Error) -> PyResult<PyErr> {
     kwargs.set_item("request_id", detail.request_id.as_deref())?;
     kwargs.set_item("provider", detail.provider.as_deref())?;
     kwargs.set_item("kind", error.kind())?;
+    kwargs.set_item("limit", detail.limit.as_deref())?;
     if let Some(wait) = error.retry_after() {
         kwargs.set_item("retry_after", wait.as_secs_f64())?;
     }

@@ -15,7 +15,9 @@ import aihub
 from conftest import ROOT, Gateway
 
 DOC = ROOT / "docs" / "sdks" / "python.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+# A block may be preceded by ``<!-- doc-test: key with a spent budget -->``: it then runs with a
+# fresh key whose monthly budget is already spent, to show a refusal.
+BLOCKS = re.findall(r"(<!-- doc-test: key with a spent budget -->\n)?```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
 def test_the_guide_has_examples() -> None:
@@ -24,9 +26,15 @@ def test_the_guide_has_examples() -> None:
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_guide_block_runs(index: int, gateway: Gateway) -> None:
-    env = {**os.environ, "AIHUB_API_KEY": gateway.key, "AIHUB_BASE_URL": gateway.base_url}
-    proc = subprocess.run([sys.executable, "-c", BLOCKS[index]], env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, f"block {index}:\n{BLOCKS[index]}\n{proc.stderr}"
+    spent, block = BLOCKS[index]
+    key = gateway.key
+    if spent:
+        key, key_id = gateway.new_key()
+        status, body = gateway.api("PUT", f"admin/api-keys/{key_id}/budget", {"hard_limit": "0.000001", "currency": "USD"})
+        assert status == 200, body
+    env = {**os.environ, "AIHUB_API_KEY": key, "AIHUB_BASE_URL": gateway.base_url}
+    proc = subprocess.run([sys.executable, "-c", block], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"block {index}:\n{block}\n{proc.stderr}"
     assert proc.stdout.strip(), "every block prints what it shows"
 
 

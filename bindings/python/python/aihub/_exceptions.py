@@ -24,6 +24,8 @@ class APIError(Exception):
     """Provider id the error came from, in direct mode."""
     kind: Optional[str]
     """aihub-core's name for the error kind (``rate_limit``, ``timeout``, ...)."""
+    limit: Optional[str]
+    """The AI Hub gateway limit that refused the request (``key.rpm``, ``budget.api_key.monthly``, ...)."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class APIError(Exception):
         request_id: Optional[str] = None,
         provider: Optional[str] = None,
         kind: Optional[str] = None,
+        limit: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -46,6 +49,7 @@ class APIError(Exception):
         self.request_id = request_id
         self.provider = provider
         self.kind = kind
+        self.limit = limit
 
     def __str__(self) -> str:
         head = " ".join(str(p) for p in (self.status_code, self.code) if p is not None)

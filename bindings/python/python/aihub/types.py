@@ -109,17 +109,26 @@ class CompletionTokensDetails(BaseObject):
 
 
 class CompletionUsage(BaseObject):
-    """Token counts of a completion, as the provider reported them."""
+    """Token counts of a completion, as the provider reported them.
+
+    Through an AI Hub gateway it also carries what the gateway charged: ``cost`` (an exact
+    ``Decimal``, the amount of the request's usage record) in ``cost_currency``, and
+    ``estimated`` (``True`` when the provider reported no usage and the gateway counted).
+    """
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     prompt_tokens_details: Optional[PromptTokensDetails]
     completion_tokens_details: Optional[CompletionTokensDetails]
+    cost: Optional[Decimal]
+    cost_currency: Optional[str]
+    estimated: Optional[bool]
     _nested = _nest(
         prompt_tokens_details=(False, PromptTokensDetails),
         completion_tokens_details=(False, CompletionTokensDetails),
     )
+    _decimals = frozenset({"cost"})
 
 
 class Function(BaseObject):

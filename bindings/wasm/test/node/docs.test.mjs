@@ -13,7 +13,11 @@ import { startGateway } from "../processes.mjs";
 
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
 const DOC = resolve(HERE, "../../../../docs/sdks/wasm.md");
-const BLOCKS = [...readFileSync(DOC, "utf8").matchAll(/```js\n(.*?)```/gs)].map((m) => m[1]);
+// A block preceded by `<!-- doc-test: key with a spent budget -->` runs with a fresh key whose
+// monthly budget is already spent, to show a refusal.
+const BLOCKS = [...readFileSync(DOC, "utf8").matchAll(/(<!-- doc-test: key with a spent budget -->\n)?```js\n(.*?)```/gs)].map(
+  (m) => ({ spent: m[1] !== undefined, block: m[2] }),
+);
 let gw;
 
 before(async () => {
@@ -27,9 +31,18 @@ test("the guide has examples", () => {
   assert.ok(BLOCKS.length >= 6, `${BLOCKS.length} blocks`);
 });
 
-BLOCKS.forEach((block, i) => {
+/** A fresh key whose monthly budget (0.000001 USD) is less than any request costs. */
+async function spentKey() {
+  const { key, id } = await gw.newKey();
+  const set = await gw.api("PUT", `admin/api-keys/${id}/budget`, { hard_limit: "0.000001", currency: "USD" });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  return key;
+}
+
+BLOCKS.forEach(({ spent, block }, i) => {
   test(`docs/sdks/wasm.md block ${i}`, async () => {
-    const code = block.replaceAll("ai-hub-YOUR-KEY", gw.key).replaceAll("http://127.0.0.1:8080/v1", gw.baseURL);
+    const key = spent ? await spentKey() : gw.key;
+    const code = block.replaceAll("ai-hub-YOUR-KEY", key).replaceAll("http://127.0.0.1:8080/v1", gw.baseURL);
     const file = join(HERE, `.doc-block-${i}.mjs`);
     writeFileSync(file, code);
     try {
