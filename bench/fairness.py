@@ -13,8 +13,7 @@ each a user with an API key:
 Tenant A runs alone, then again while tenant B's loops run, per gateway build and round
 (BENCH_GATEWAY, then BENCH_GATEWAY_B when set, BENCH_ROUNDS times). The report gives tenant A's
 p50, p99 and p99.9 in both runs and their ratio, tenant B's request rate, and the gateway's CPU
-(with the part spent on threads started during the run, which is where tokio's blocking pool
-counts large prompts).
+(split into tokio's async workers and its blocking pool, where this build counts large prompts).
 
 Writes markdown to stdout and bench/results/fairness-<start time>.md, the raw numbers to
 bench/results/fairness-<start time>.json. BENCH_SECONDS (20), BENCH_FAIR_RATE (200),
@@ -126,12 +125,17 @@ class Loops:
                 "rps": ok / wall, "latency_p50_ms": lat[len(lat) // 2] * 1000 if lat else None}
 
 
+def is_tokio(name: str) -> bool:
+    """tokio names its async workers and its blocking pool's threads alike."""
+    return name.startswith("tokio-r")
+
+
 def tenant_a(target: gw.Target) -> Dict[str, Any]:
-    """Tenant A's run at RATE for SECONDS: loadgen's report, the gateway's CPU over it (and the
-    part on threads that were not there when it started), mock-upstream's and the clients' CPU."""
-    assert target.proc.pid
+    """Tenant A's run at RATE for SECONDS: loadgen's report, the gateway's CPU over it (split into
+    tokio's async workers and everything else), mock-upstream's and the clients' CPU."""
+    loadavg = os.getloadavg()
     before = threads(target.proc.pid)
-    gw_cpu0 = sum(c for _, c in before.values())
+    gw_cpu0 = gw.cpu_s(target.proc.pid)
     own0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -140,19 +144,20 @@ def tenant_a(target: gw.Target) -> Dict[str, Any]:
     after = threads(target.proc.pid)
     own1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    by_name: Dict[str, float] = {}
-    new_threads = 0.0
+    # The async workers (one per core, tokio's default) are started first and never end, so they
+    # are the tokio threads with the lowest ids; the rest of tokio's threads are its blocking pool.
+    workers = sorted(tid for tid, (name, _) in after.items() if is_tokio(name))[: os.cpu_count() or 1]
+    by_kind: Dict[str, float] = {}
     for tid, (name, cpu) in after.items():
-        spent = cpu - before.get(tid, (name, 0.0))[1]
-        by_name[name] = by_name.get(name, 0.0) + spent
-        if tid not in before:
-            new_threads += spent
+        kind = "async workers" if tid in workers else "blocking pool" if is_tokio(name) else name
+        by_kind[kind] = by_kind.get(kind, 0.0) + cpu - before.get(tid, (name, 0.0))[1]
     # Threads that ended during the run took their CPU with them; the process total keeps it.
+    # Only blocking-pool threads end (after 10 s idle).
     gw_total = gw.cpu_s(target.proc.pid) - gw_cpu0
+    by_kind["blocking pool"] = by_kind.get("blocking pool", 0.0) + gw_total - sum(by_kind.values())
     report["gateway_cpu_cores"] = gw_total / wall
-    report["gateway_new_threads_cpu_cores"] = new_threads / wall
-    report["gateway_cpu_by_thread_name_cores"] = {n: c / wall for n, c in sorted(by_name.items())}
-    report["loadavg_before"] = os.getloadavg()
+    report["gateway_cpu_by_thread_cores"] = {n: c / wall for n, c in sorted(by_kind.items())}
+    report["loadavg_before"] = loadavg
     report["wall_s"] = wall
     report["client_cpu_cores"] = {
         "loadgen": (kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime) / wall,
@@ -180,7 +185,10 @@ def measure(bench: gw.Bench, name: str, big: bytes, keys_b: Dict[str, str]) -> D
         b = loops.stop()
     loaded["mock_cpu_cores"] = (gw.cpu_s(bench.mock.proc.pid) - mock0) / (time.perf_counter() - t0)
     print(f"{name}: tenant A with B p99 {loaded['latency_ms']['p99']:.2f} ms; B {b['rps']:.2f} req/s {b['statuses']}", file=sys.stderr)
-    return {"gateway": name, "alone": alone, "with_b": loaded, "tenant_b": b,
+    # Tenant B's CPU per request, on each kind of thread: the increase over tenant A alone.
+    per_b = {kind: (cores - alone["gateway_cpu_by_thread_cores"].get(kind, 0.0)) / max(b["rps"], 1e-9) * 1000
+             for kind, cores in loaded["gateway_cpu_by_thread_cores"].items()}
+    return {"gateway": name, "alone": alone, "with_b": loaded, "tenant_b": b, "tenant_b_cpu_ms_per_request": per_b,
             "p99_ratio": loaded["latency_ms"]["p99"] / alone["latency_ms"]["p99"]}
 
 
@@ -240,15 +248,17 @@ def markdown(r: Dict[str, Any]) -> str:
              "Gateways: " + "; ".join(f"{n} = {b} ({r['versions'][n]})" for n, b in r["binaries"].items()) + ".",
              f"Tenant A: non-stream chats at {r['rate']} req/s for {r['seconds_per_run']} s (bench/loadgen, from each request's due time). "
              f"Tenant B: {r['loops']} loops of {r['request_bytes'] / 1048576:.1f} MiB chat requests, back to back.", "",
-             "| gateway | round | tenant A alone p50 / p99 / p99.9 (ms) | with B p50 / p99 / p99.9 (ms) | p99 ratio | A errors alone / with B | B req/s (statuses) | gateway CPU alone / with B (cores) | with B: on threads started during the run | mock-upstream CPU with B | load average before |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| gateway | round | tenant A alone p50 / p99 / p99.9 (ms) | with B p50 / p99 / p99.9 (ms) | p99 ratio | A errors alone / with B | B req/s (statuses) | gateway CPU alone / with B (cores) | with B: async workers / blocking pool (cores) | B's CPU per request: async workers / blocking pool (ms) | mock-upstream CPU with B | load average before |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in r["runs"]:
         a, w, b = run["alone"], run["with_b"], run["tenant_b"]
         la, lw = a["latency_ms"], w["latency_ms"]
+        kinds, per_b = w["gateway_cpu_by_thread_cores"], run["tenant_b_cpu_ms_per_request"]
         lines.append(
             f"| {run['gateway']} | {run['round']} | {la['p50']:.2f} / {la['p99']:.2f} / {la['p99.9']:.2f} | {lw['p50']:.2f} / {lw['p99']:.2f} / {lw['p99.9']:.2f} "
             f"| {run['p99_ratio']:.2f}× | {a['errors_total']} / {w['errors_total']} | {b['rps']:.2f} ({', '.join(f'{k}: {v}' for k, v in b['statuses'].items())}) "
-            f"| {a['gateway_cpu_cores']:.2f} / {w['gateway_cpu_cores']:.2f} | {w['gateway_new_threads_cpu_cores']:.2f} | {w['mock_cpu_cores']:.2f} | {w['loadavg_before'][0]:.1f} |")
+            f"| {a['gateway_cpu_cores']:.2f} / {w['gateway_cpu_cores']:.2f} | {kinds['async workers']:.2f} / {kinds.get('blocking pool', 0.0):.2f} "
+            f"| {per_b['async workers']:.0f} / {per_b.get('blocking pool', 0.0):.0f} | {w['mock_cpu_cores']:.2f} | {w['loadavg_before'][0]:.1f} |")
     lines.append("")
     return "\n".join(lines)
 
