@@ -2,7 +2,7 @@
 # Fairness under huge prompts: one tenant's small-chat latency alone and while another tenant
 # sends 4 MiB prompts in 8 loops, through bench/fairness.py. See docs/benchmarks.md.
 #   bench/fairness.sh                                          # this build, about 2 minutes
-#   BENCH_GATEWAY_B=/path/to/old/aihub-server bench/fairness.sh  # and another build, alternated
+#   BENCH_GATEWAY_B=/path/to/old/aihub-server bench/fairness.sh  # and another build, about 4 minutes
 # Builds the release binaries of aihub-server, mock-upstream and loadgen first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
