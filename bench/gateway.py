@@ -14,6 +14,10 @@ Scenarios, each with the same request at every target:
 Writes markdown tables to stdout and to bench/results/<start time>.md, and the raw numbers to
 bench/results/<start time>.json. BENCH_SECONDS, BENCH_RATES, BENCH_STREAM_RATES, BENCH_STREAMS,
 BENCH_LITELLM=0 (skip LiteLLM) and BENCH_GATEWAY (another aihub-server binary) change the run.
+BENCH_GATEWAY_B names a second aihub-server binary, measured as "aihub-b" right after "aihub" at
+every rate, and BENCH_ROUNDS repeats each fixed-rate run that many times (A, B, A, B, …), for a
+before-and-after comparison in one run. Every fixed-rate figure carries the target's CPU per
+request.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ OHA = os.environ.get("OHA", "oha")
 LOADGEN = str(RELEASE / "loadgen")
 # Another build of the gateway to measure, e.g. an earlier commit's, for a before-and-after run.
 GATEWAY = os.environ.get("BENCH_GATEWAY", str(RELEASE / "aihub-server"))
+# A second build measured beside the first in the same run ("aihub-b"), and rounds per rate.
+GATEWAY_B = os.environ.get("BENCH_GATEWAY_B", "")
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "1")))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000").split(",")]
 STREAM_RATES = [int(r) for r in os.environ.get("BENCH_STREAM_RATES", "100,250,500").split(",")]
@@ -156,7 +163,9 @@ def oha(target: Target, rate: Optional[int]) -> Dict[str, Any]:
             "-H", f"authorization: Bearer {target.key}", "-T", "application/json", "-d", json.dumps(CHAT)]
     if rate:
         args += ["-q", str(rate), "--latency-correction"]
+    cpu0 = cpu_s(target.proc.pid)
     out = subprocess.run(args + [target.url], check=True, capture_output=True, text=True).stdout
+    cpu = cpu_s(target.proc.pid) - cpu0
     run = json.loads(out)
     pct = run["latencyPercentiles"]
     statuses = run.get("statusCodeDistribution", {})
@@ -166,6 +175,7 @@ def oha(target: Target, rate: Optional[int]) -> Dict[str, Any]:
         "rps": ok / SECONDS,
         "p50_ms": pct["p50"] * 1000, "p90_ms": pct["p90"] * 1000, "p99_ms": pct["p99"] * 1000, "p99.9_ms": pct["p99.9"] * 1000,
         "ok": ok,
+        "cpu_us_per_request": cpu / max(ok, 1) * 1e6,
         # oha cancels the requests still in flight when the run's time is up: not failures.
         "errors": sum(statuses.values()) - ok + sum(n for kind, n in kinds.items() if kind != "aborted due to deadline"),
         "statuses": statuses,
@@ -173,13 +183,17 @@ def oha(target: Target, rate: Optional[int]) -> Dict[str, Any]:
     }
 
 
-def loadgen(target: Target, rate: float, requests: int, timeout_s: float = 60) -> Dict[str, Any]:
-    """One bench/loadgen run of streamed chats; its JSON report."""
-    args = [LOADGEN, target.url, "--key", target.key, "--stream", "--rate", str(rate), "--requests", str(requests),
-            "--timeout", str(timeout_s), "--body", json.dumps(STREAM)]
+def loadgen(target: Target, rate: float, requests: int, timeout_s: float = 60,
+            body: Dict[str, Any] = STREAM, stream: bool = True) -> Dict[str, Any]:
+    """One bench/loadgen run (of streamed chats unless told otherwise); its JSON report."""
+    args = [LOADGEN, target.url, "--key", target.key, "--rate", str(rate), "--requests", str(requests),
+            "--timeout", str(timeout_s), "--body", json.dumps(body)] + (["--stream"] if stream else [])
+    cpu0 = cpu_s(target.proc.pid)
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    cpu = cpu_s(target.proc.pid) - cpu0
     report = json.loads(out)
     report["errors_total"] = sum(report["errors"].values()) + report["not_sent"]
+    report["cpu_us_per_request"] = cpu / max(report["ok"], 1) * 1e6
     return report
 
 
@@ -207,38 +221,62 @@ def sampled(target: Target, work: Callable[[], Dict[str, Any]]) -> Dict[str, Any
 
 
 class Bench:
-    """The processes of one run: mock-upstream, AI Hub's gateway and LiteLLM, restarted per scenario."""
+    """The processes of one run: mock-upstream, AI Hub's gateway (one or two builds) and LiteLLM,
+    restarted per scenario. `gateways` maps each gateway's name to its binary; `config` is added
+    to the top of the gateway's configuration; `with_litellm` starts LiteLLM too."""
 
-    def __init__(self) -> None:
+    def __init__(self, gateways: Optional[Dict[str, str]] = None, config: str = "", with_litellm: bool = WITH_LITELLM) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="aihub-bench-"))
         self.master = "bench-master-key-0123456789"
-        self.key = ""
+        self.binaries = gateways or default_gateways()
+        self.config, self.with_litellm = config, with_litellm
+        self.keys: Dict[str, str] = {}
+        self.tokens: Dict[str, str] = {}
+        self.urls: Dict[str, str] = {}
         self.mock: Optional[Target] = None
-        self.aihub: Optional[Target] = None
+        self.gateways: Dict[str, Target] = {}
         self.litellm: Optional[Target] = None
 
+    @property
+    def aihub(self) -> Optional[Target]:
+        """The first gateway."""
+        return next(iter(self.gateways.values()), None)
+
     def targets(self) -> List[Target]:
-        """direct (mock-upstream), aihub and, when enabled, litellm."""
-        return [t for t in (self.mock, self.aihub, self.litellm) if t]
+        """direct (mock-upstream), the gateways and, when enabled, litellm."""
+        return [t for t in (self.mock, *self.gateways.values(), self.litellm) if t]
 
     def stop(self) -> None:
         """Stops every process."""
         for t in self.targets():
             t.stop()
-        self.mock = self.aihub = self.litellm = None
+        self.mock, self.gateways, self.litellm = None, {}, None
 
     def up(self, scenario: str) -> None:
-        """(Re)starts all three with mock-upstream answering every request with `scenario`."""
+        """(Re)starts them all with mock-upstream answering every request with `scenario`."""
         self.stop()
         proc, url, startup = start([str(RELEASE / "mock-upstream"), "--listen", "127.0.0.1:0", "--no-record", "--scenario", scenario],
                                    r"listening on (http://[0-9.:]+)")
         mock_url = url
         self.mock = Target("direct", proc, f"{url}/v1/chat/completions", "sk-bench", startup)
-        config = self.work / "aihub.toml"
+        self.idle_rss: Dict[str, float] = {}
+        for name, binary in self.binaries.items():
+            self.gateways[name] = self.gateway(name, binary, mock_url)
+        if self.with_litellm:
+            # LiteLLM's documentation: as many workers as cores.
+            proc, base, key, startup = litellm_proxy.start(mock_url, self.work, workers=os.cpu_count() or 1)
+            self.litellm = Target("litellm", proc, f"{base}/v1/chat/completions", key, startup, litellm_proxy.stop)
+            time.sleep(1)
+            self.idle_rss["litellm"] = rss_mib(proc.pid)
+
+    def gateway(self, name: str, binary: str, mock_url: str) -> Target:
+        """Starts one gateway build on its own SQLite file; registers its caller on first start."""
+        config = self.work / f"{name}.toml"
         config.write_text(f"""
 listen = "127.0.0.1:0"
-database_url = "sqlite://{self.work}/aihub.db"
+database_url = "sqlite://{self.work}/{name}.db"
 upstream_max_retries = 0
+{self.config}
 
 [providers.openai]
 base_url = "{mock_url}/v1"
@@ -257,22 +295,15 @@ default_plan = "bench"
 """)
         env = {"AIHUB_CONFIG": str(config), "AIHUB_LOG": "warn", "AIHUB_MASTER_KEY": self.master}
         # Start-up: from process start to the "listening" line (migrations included).
-        proc, url, startup = start([GATEWAY, "serve"], r"listening on (http://[0-9.:]+)", env)
-        self.gw_url = url
-        self.idle_rss: Dict[str, float] = {}
+        proc, url, startup = start([binary, "serve"], r"listening on (http://[0-9.:]+)", env)
+        self.urls[name] = url
         # Idle memory, before anything is asked of the gateway (registering a user hashes a
         # password with argon2, which takes 19 MiB while it runs).
         time.sleep(1)
-        self.idle_rss["aihub"] = rss_mib(proc.pid)
-        if not self.key:
-            self.key = self.account(url)
-        self.aihub = Target("aihub", proc, f"{url}/v1/chat/completions", self.key, startup)
-        if WITH_LITELLM:
-            # LiteLLM's documentation: as many workers as cores.
-            proc, base, key, startup = litellm_proxy.start(mock_url, self.work, workers=os.cpu_count() or 1)
-            self.litellm = Target("litellm", proc, f"{base}/v1/chat/completions", key, startup, litellm_proxy.stop)
-            time.sleep(1)
-            self.idle_rss["litellm"] = rss_mib(proc.pid)
+        self.idle_rss[name] = rss_mib(proc.pid)
+        if name not in self.keys:
+            self.tokens[name], self.keys[name] = self.account(url)
+        return Target(name, proc, f"{url}/v1/chat/completions", self.keys[name], startup)
 
     def warm(self) -> None:
         """Sends 200 requests to each target before measuring."""
@@ -281,16 +312,22 @@ default_plan = "bench"
             subprocess.run([OHA, "--no-tui", "-n", "200", "-c", "8", "-m", "POST", "-H", f"authorization: Bearer {t.key}",
                             "-T", "application/json", "-d", json.dumps(CHAT), t.url], check=True, capture_output=True)
 
-    def account(self, url: str) -> str:
-        """A user on the benchmark plan and an API key with a monthly budget; returns the key."""
+    def account(self, url: str, email: str = "bench@example.com") -> Tuple[str, str]:
+        """A user on the benchmark plan and an API key with a monthly budget; returns the user's
+        session token and the key."""
         base = f"{url}/api/v1"
-        user = api(base, "POST", "/auth/register", {"email": "bench@example.com", "password": "bench-password"})
+        user = api(base, "POST", "/auth/register", {"email": email, "password": "bench-password"})
         # Registration puts users on the free plan; the benchmark's plan has room for every rate.
         api(base, "PUT", f"/admin/users/{user['id']}/plan", {"plan": "bench"}, bearer=self.master)
-        self.token = api(base, "POST", "/auth/login", {"email": "bench@example.com", "password": "bench-password"})["token"]
-        created = api(base, "POST", "/auth/api-keys", {"name": "bench"}, bearer=self.token)
-        api(base, "PUT", f"/auth/api-keys/{created['id']}/budget", {"hard_limit": "1000000", "period": "monthly"}, bearer=self.token)
-        return created["key"]
+        token = api(base, "POST", "/auth/login", {"email": email, "password": "bench-password"})["token"]
+        created = api(base, "POST", "/auth/api-keys", {"name": "bench"}, bearer=token)
+        api(base, "PUT", f"/auth/api-keys/{created['id']}/budget", {"hard_limit": "1000000", "period": "monthly"}, bearer=token)
+        return token, created["key"]
+
+
+def default_gateways() -> Dict[str, str]:
+    """The gateway builds BENCH_GATEWAY and BENCH_GATEWAY_B name."""
+    return {"aihub": GATEWAY, **({"aihub-b": GATEWAY_B} if GATEWAY_B else {})}
 
 
 def first_event(target: Target) -> None:
@@ -322,16 +359,18 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(), "memory_gib": mem_gib()},
         "versions": versions(),
         "seconds_per_run": SECONDS,
+        "rounds": ROUNDS,
     }
     try:
         results["idle"] = idle(bench)
         results["non_stream"] = []
         for rate in RATES:
-            row: Dict[str, Any] = {"rate": rate}
-            for t in bench.targets():
-                row[t.name] = oha(t, rate)
-                row[t.name]["rss_mib_after"] = rss_mib(t.proc.pid)
-            results["non_stream"].append(row)
+            for round_ in range(1, ROUNDS + 1):
+                row: Dict[str, Any] = {"rate": rate, "round": round_}
+                for t in bench.targets():
+                    row[t.name] = oha(t, rate)
+                    row[t.name]["rss_mib_after"] = rss_mib(t.proc.pid)
+                results["non_stream"].append(row)
             print(f"non-stream {rate}/s done", file=sys.stderr)
         results["max_throughput"] = {t.name: sampled(t, lambda t=t: oha(t, None)) for t in bench.targets()}
         print("max throughput done", file=sys.stderr)
@@ -340,10 +379,11 @@ def main() -> None:
         bench.warm()
         results["stream"] = []
         for rate in STREAM_RATES:
-            row = {"rate": rate}
-            for t in bench.targets():
-                row[t.name] = loadgen(t, rate, rate * SECONDS)
-            results["stream"].append(row)
+            for round_ in range(1, ROUNDS + 1):
+                row = {"rate": rate, "round": round_}
+                for t in bench.targets():
+                    row[t.name] = loadgen(t, rate, rate * SECONDS)
+                results["stream"].append(row)
             print(f"stream {rate}/s done", file=sys.stderr)
 
         bench.up(MOCK_OPEN)
@@ -354,7 +394,8 @@ def main() -> None:
             # Opened over 5 s, each lasting about 20 s: all are open together for about 15 s.
             results["open_streams"][t.name] = sampled(t, lambda t=t: loadgen(t, OPEN_STREAMS / 5, OPEN_STREAMS, 120))
             print(f"open streams at {t.name} done", file=sys.stderr)
-        results["usage_records"] = api(f"{bench.gw_url}/api/v1", "GET", "/usage/current", bearer=bench.token).get("requests")
+        results["usage_records"] = {name: api(f"{bench.urls[name]}/api/v1", "GET", "/usage/current", bearer=bench.tokens[name]).get("requests")
+                                    for name in bench.gateways}
     finally:
         bench.stop()
 
@@ -369,7 +410,11 @@ def main() -> None:
 
 def markdown(r: Dict[str, Any]) -> str:
     """The report's tables."""
-    names = [n for n in ("aihub", "litellm") if n in r["idle"]]
+    names = [n for n in ("aihub", "aihub-b", "litellm") if n in r["idle"]]
+
+    def at(row: Dict[str, Any]) -> str:
+        return f"{row['rate']}" + (f" (round {row['round']})" if r.get("rounds", 1) > 1 else "")
+
     lines = [f"Machine: {r['machine']['cores']} cores, {r['machine']['cpu']}, {r['machine']['memory_gib']:.0f} GiB, Linux {r['machine']['kernel']}.",
              "Versions: " + "; ".join(f"{k} {v}" for k, v in r["versions"].items()) + ".",
              f"{r['seconds_per_run']} s per run. \"Added\" is the gateway's figure minus calling mock-upstream directly in the same run.", ""]
@@ -377,15 +422,16 @@ def markdown(r: Dict[str, Any]) -> str:
     for n in names:
         lines.append(f"| {n} | {r['idle'][n]['startup_s'] * 1000:.0f} | {r['idle'][n]['idle_rss_mib']:.1f} |")
     lines += ["", "### Non-stream chat at fixed rates (oha, latency from each request's due time)", "",
-              "| rate (req/s) | target | p50 / p90 / p99 / p99.9 (ms) | added p50 / p99 (ms) | achieved req/s | errors | RSS after (MiB) |",
-              "|---|---|---|---|---|---|---|"]
+              "| rate (req/s) | target | p50 / p90 / p99 / p99.9 (ms) | added p50 / p99 (ms) | achieved req/s | errors | RSS after (MiB) | CPU per request (µs) |",
+              "|---|---|---|---|---|---|---|---|"]
     for row in r["non_stream"]:
         d = row["direct"]
         for n in ["direct"] + names:
             x = row[n]
             added = "" if n == "direct" else f"{x['p50_ms'] - d['p50_ms']:.2f} / {x['p99_ms'] - d['p99_ms']:.2f}"
             rss = "" if n == "direct" else f"{x['rss_mib_after']:.1f}"
-            lines.append(f"| {row['rate']} | {n} | {x['p50_ms']:.2f} / {x['p90_ms']:.2f} / {x['p99_ms']:.2f} / {x['p99.9_ms']:.2f} | {added} | {x['rps']:.0f} | {x['errors']} | {rss} |")
+            cpu = f"{x['cpu_us_per_request']:.0f}" if "cpu_us_per_request" in x else ""
+            lines.append(f"| {at(row)} | {n} | {x['p50_ms']:.2f} / {x['p90_ms']:.2f} / {x['p99_ms']:.2f} / {x['p99.9_ms']:.2f} | {added} | {x['rps']:.0f} | {x['errors']} | {rss} | {cpu} |")
     lines += ["", "### Maximum throughput, non-stream chat (oha, 64 connections, no rate)", "",
               "| target | req/s | p50 / p99 (ms) | errors | peak RSS (MiB) | CPU (cores) |", "|---|---|---|---|---|---|"]
     for n in ["direct"] + names:
@@ -395,19 +441,20 @@ def markdown(r: Dict[str, Any]) -> str:
         ratio = r["max_throughput"]["aihub"]["rps"] / max(r["max_throughput"]["litellm"]["rps"], 1e-9)
         lines += ["", f"AI Hub's maximum throughput is {ratio:.1f}× LiteLLM's."]
     lines += ["", "### Streamed chat, 50 chunks, at fixed rates (bench/loadgen, from each request's due time)", "",
-              "| rate (streams/s) | target | first token p50 / p99 (ms) | last token p50 / p99 / p99.9 (ms) | added first p50 / p99 | added last p50 / p99 | achieved/s | errors |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| rate (streams/s) | target | first token p50 / p99 (ms) | last token p50 / p99 / p99.9 (ms) | added first p50 / p99 | added last p50 / p99 | achieved/s | errors | CPU per stream (µs) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for row in r["stream"]:
         d = row["direct"]
         for n in ["direct"] + names:
             x = row[n]
             f, l = x.get("ttft_ms"), x.get("latency_ms")
             if not f or not l:
-                lines.append(f"| {row['rate']} | {n} | – | – | | | {x['achieved_rps']:.0f} | {x['errors_total']} |")
+                lines.append(f"| {at(row)} | {n} | – | – | | | {x['achieved_rps']:.0f} | {x['errors_total']} | |")
                 continue
             added_f = "" if n == "direct" else f"{f['p50'] - d['ttft_ms']['p50']:.2f} / {f['p99'] - d['ttft_ms']['p99']:.2f}"
             added_l = "" if n == "direct" else f"{l['p50'] - d['latency_ms']['p50']:.2f} / {l['p99'] - d['latency_ms']['p99']:.2f}"
-            lines.append(f"| {row['rate']} | {n} | {f['p50']:.2f} / {f['p99']:.2f} | {l['p50']:.2f} / {l['p99']:.2f} / {l['p99.9']:.2f} | {added_f} | {added_l} | {x['achieved_rps']:.0f} | {x['errors_total']} |")
+            cpu = f"{x['cpu_us_per_request']:.0f}" if "cpu_us_per_request" in x else ""
+            lines.append(f"| {at(row)} | {n} | {f['p50']:.2f} / {f['p99']:.2f} | {l['p50']:.2f} / {l['p99']:.2f} / {l['p99.9']:.2f} | {added_f} | {added_l} | {x['achieved_rps']:.0f} | {x['errors_total']} | {cpu} |")
     o = r["open_streams"]
     lines += ["", f"### {o['streams']:,} concurrent open streams (50 chunks at 2.5 tokens/s each, opened over 5 s)", "",
               "| target | completed | errors | first token p50 / p99 (ms) | peak RSS (MiB) | CPU (cores, over the run) |", "|---|---|---|---|---|---|"]
@@ -425,6 +472,8 @@ def versions() -> Dict[str, str]:
         return subprocess.run(args, capture_output=True, text=True).stdout.strip().splitlines()[0]
     out = {"aihub-server": first_line([GATEWAY, "--version"]), "oha": first_line([OHA, "--version"]),
            "rustc": first_line(["rustc", "--version"])}
+    if GATEWAY_B:
+        out["aihub-server (aihub-b)"] = first_line([GATEWAY_B, "--version"])
     if WITH_LITELLM:
         out["litellm"] = litellm_proxy.version()
     return out
