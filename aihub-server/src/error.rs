@@ -95,7 +95,11 @@ impl ApiError {
     /// with the upstream status and request id, as a 502 (504 for a timeout), so that
     /// clients do not think their AI Hub key is wrong; the original goes to the log,
     /// scrubbed.
-    pub fn from_upstream(e: Error) -> Self {
+    pub fn from_upstream(mut e: Error) -> Self {
+        // A provider's error body cannot name one of the gateway's limits.
+        if e.detail().upstream_status.is_some() {
+            e.detail_mut().limit = None;
+        }
         let caller_mistake = matches!(
             e,
             Error::BadRequest(_)
@@ -175,6 +179,7 @@ impl ApiError {
             upstream_status: d.upstream_status,
             request_id: d.request_id.clone(),
             provider: d.provider.clone(),
+            limit: None,
         };
         Self(match e {
             Error::Timeout(_) => Error::Timeout(detail),

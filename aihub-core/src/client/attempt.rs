@@ -51,6 +51,13 @@ pub struct AttemptInfo {
     pub usage_reported: bool,
 }
 
+/// A passthrough response's body as it arrives (`Send` on native targets).
+#[cfg(not(target_family = "wasm"))]
+pub type RawBody = futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>;
+/// A passthrough response's body as it arrives.
+#[cfg(target_family = "wasm")]
+pub type RawBody = futures_util::stream::LocalBoxStream<'static, Result<bytes::Bytes>>;
+
 /// A provider's answer to a passthrough request: status, headers and the body as bytes.
 pub struct RawResponse {
     /// HTTP status (any: a passthrough caller shows the provider's errors as they are).
@@ -58,7 +65,7 @@ pub struct RawResponse {
     /// Response headers.
     pub headers: http::HeaderMap,
     /// The body, as it arrives.
-    pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>,
+    pub body: RawBody,
 }
 
 impl std::fmt::Debug for RawResponse {

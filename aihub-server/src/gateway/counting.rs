@@ -143,7 +143,16 @@ impl PromptCounter {
             concurrency: Vec::new(),
         };
         match self.rates.admit(&admission) {
-            Admit::RateLimited { retry_after_ms, .. } => {
+            Admit::RateLimited {
+                retry_after_ms,
+                index,
+                ..
+            } => {
+                let which = if index == 0 && asker.plan.rpm.is_some() {
+                    "plan.rpm"
+                } else {
+                    "key.rpm"
+                };
                 let wait = Duration::from_millis(retry_after_ms.max(1));
                 Err(ApiError(aihub_core::Error::RateLimit {
                     detail: aihub_core::ErrorDetail {
@@ -152,6 +161,7 @@ impl PromptCounter {
                             crate::limits::go_duration(wait)
                         ),
                         code: Some("rate_limit_exceeded".into()),
+                        limit: Some(which.into()),
                         ..aihub_core::ErrorDetail::default()
                     },
                     retry_after: Some(wait),

@@ -442,6 +442,7 @@ impl Limiter {
                         go_duration(wait),
                     ),
                     code: Some("rate_limit_exceeded".into()),
+                    limit: Some(kind.limit_name().into()),
                     ..aihub_core::ErrorDetail::default()
                 };
                 Err(Refused {
@@ -461,12 +462,18 @@ impl Limiter {
             )),
             Admit::TooConcurrent { .. } => {
                 let max = admission.concurrency.first().map_or(0, |c| c.max);
+                let whose = if key.limits.max_concurrent == Some(max) {
+                    "key.concurrency"
+                } else {
+                    "plan.concurrency"
+                };
                 Err(Refused::from(ApiError(aihub_core::Error::RateLimit {
                     detail: aihub_core::ErrorDetail {
                         message: format!(
                             "Too many requests in flight for this API key (at most {max} at once). Please retry when one finishes."
                         ),
                         code: Some("rate_limit_exceeded".into()),
+                        limit: Some(whose.into()),
                         ..aihub_core::ErrorDetail::default()
                     },
                     retry_after: Some(Duration::from_secs(1)),
@@ -599,6 +606,16 @@ impl Limiter {
         tokens: u64,
     ) -> Refused {
         let inner = &self.0;
+        let name = match &spend.counted {
+            Counted::Quota => "plan.monthly_tokens".to_owned(),
+            Counted::Budget { budget, .. } => {
+                format!(
+                    "budget.{}.{}",
+                    budget.scope.as_str(),
+                    budget.period.as_str()
+                )
+            }
+        };
         let message = match &spend.counted {
             Counted::Quota => {
                 let plan = self.plan(ask.plan);
@@ -640,6 +657,7 @@ impl Limiter {
             aihub_core::ErrorDetail {
                 message,
                 code: Some("insufficient_quota".into()),
+                limit: Some(name),
                 ..aihub_core::ErrorDetail::default()
             },
         )))

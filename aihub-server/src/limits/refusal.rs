@@ -23,6 +23,17 @@ impl RateKind {
         matches!(self, Self::UserTokens | Self::KeyTokens)
     }
 
+    /// The limit's name in refusals' `error.limit`: `plan.rpm`, `key.rpm`, `plan.tpm`,
+    /// `key.tpm`.
+    pub fn limit_name(self) -> &'static str {
+        match self {
+            Self::UserRequests => "plan.rpm",
+            Self::KeyRequests => "key.rpm",
+            Self::UserTokens => "plan.tpm",
+            Self::KeyTokens => "key.tpm",
+        }
+    }
+
     pub(super) fn unit_name(self) -> &'static str {
         if self.is_tokens() {
             "tokens per min (TPM)"
@@ -50,6 +61,7 @@ pub(super) fn too_large(kind: RateKind, limit: u64, requested: u64) -> Refused {
             ),
             param: Some("max_tokens".into()),
             code: Some("request_too_large".into()),
+            limit: Some(kind.limit_name().into()),
             ..aihub_core::ErrorDetail::default()
         },
         retry_after: None,
@@ -74,6 +86,7 @@ pub(super) fn unpriced(scope: BudgetScope) -> Refused {
             ),
             param: Some("model".into()),
             code: Some("model_not_priced".into()),
+            limit: Some(format!("budget.{}", scope.as_str())),
             ..aihub_core::ErrorDetail::default()
         },
     )))

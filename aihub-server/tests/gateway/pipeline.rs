@@ -303,7 +303,18 @@ async fn a_large_prompt_is_counted_off_the_workers_and_rate_checked_first() {
     let (status, refused) = g.post("/v1/chat/completions", Some(&key), &body).await;
     assert_eq!(status, 429, "{refused}");
     assert_eq!(refused["error"]["code"], "rate_limit_exceeded");
+    assert_eq!(
+        refused["error"]["limit"], "plan.rpm",
+        "the refusal names its limit"
+    );
     assert_eq!(g.mock.request_count(), 1);
+    let small = chat("mock/gpt-4o-mini", "hi");
+    let (status, refused) = g.post("/v1/chat/completions", Some(&key), &small).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        refused["error"]["limit"], "plan.rpm",
+        "the limiter names it too: {refused}"
+    );
     let rows = g.wait_for_records(&token, 1).await;
     assert!(
         rows[0]["prompt_tokens"].as_i64().unwrap() >= 9_000,
