@@ -108,17 +108,7 @@ impl Client {
         total: Option<Duration>,
         stream: bool,
     ) -> Result<reqwest::Response> {
-        let mut builder = self
-            .inner
-            .http
-            .request(request.method.clone(), &request.url)
-            .headers(request.headers.clone())
-            .header("x-client-request-id", request_id);
-        if let Some(body) = &request.body {
-            let bytes =
-                serde_json::to_vec(body).map_err(|e| Error::bad_request(e.to_string(), None))?;
-            builder = builder.body(bytes);
-        }
+        let mut builder = self.http_request(request, request_id)?;
         if let (Some(t), false) = (total, stream) {
             builder = builder.timeout(t);
         }
@@ -148,13 +138,12 @@ impl Client {
 }
 
 impl Client {
-    /// Sends a passthrough request once and returns whatever the provider answered.
-    pub(super) async fn send_raw(
+    /// The reqwest request for `request`, with the client request id and the JSON body.
+    fn http_request(
         &self,
         request: &ProviderRequest,
         request_id: &str,
-        total: Option<Duration>,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<reqwest::RequestBuilder> {
         let mut builder = self
             .inner
             .http
@@ -166,6 +155,17 @@ impl Client {
                 serde_json::to_vec(body).map_err(|e| Error::bad_request(e.to_string(), None))?;
             builder = builder.body(bytes);
         }
+        Ok(builder)
+    }
+
+    /// Sends a passthrough request once and returns whatever the provider answered.
+    pub(super) async fn send_raw(
+        &self,
+        request: &ProviderRequest,
+        request_id: &str,
+        total: Option<Duration>,
+    ) -> Result<reqwest::Response> {
+        let builder = self.http_request(request, request_id)?;
         let send = async { Ok(builder.send().await?) };
         match total {
             Some(t) => timeout(t, send).await.unwrap_or_else(|| {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aihub_core::providers::ProviderKind;
 use aihub_core::{ChatCompletion, ChatCompletionRequest, Error, Usage};
 
 use super::proxied::with_cost;
@@ -60,7 +59,7 @@ fn requires_max_tokens(state: &AppState, provider: &str) -> bool {
     state
         .client
         .adapter(provider)
-        .is_some_and(|a| a.config().kind == ProviderKind::Anthropic)
+        .is_some_and(aihub_core::providers::Adapter::requires_max_tokens)
 }
 
 /// Runs one chat request through the pipeline.
