@@ -80,3 +80,35 @@ where
         }
     }
 }
+
+/// `calls`, unless the shutdown deadline passes first: then the upstream call is dropped
+/// (cancelled) and the request ends as `gateway_shutdown`, billed for its counted prompt.
+pub async fn until_deadline<T>(
+    state: &AppState,
+    proxied: &Proxied,
+    calls: impl Future<Output = (aihub_core::Result<T>, Attempts)>,
+) -> (aihub_core::Result<T>, Attempts) {
+    tokio::select! {
+        done = calls => done,
+        () = state.tasks.deadline_reached() => (
+            Err(aihub_core::Error::Upstream(aihub_core::ErrorDetail {
+                message: "The gateway is shutting down; the request was cut short.".into(),
+                code: Some("gateway_shutdown".into()),
+                ..aihub_core::ErrorDetail::default()
+            })),
+            Attempts { count: 1, last: None, billed_prompt_tokens: proxied.prompt_tokens },
+        ),
+    }
+}
+
+/// The status and error kind a request's record gets: 499 when its client left first.
+pub fn ending_status<T>(
+    result: &aihub_core::Result<T>,
+    client_gone: bool,
+) -> (u16, Option<&'static str>) {
+    match (result, client_gone) {
+        (_, true) => (499, Some("client_disconnected")),
+        (Ok(_), false) => (200, None),
+        (Err(e), false) => (e.status(), Some(e.kind())),
+    }
+}

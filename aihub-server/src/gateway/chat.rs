@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aihub_core::{ChatCompletion, ChatCompletionRequest, Error, Usage};
+use aihub_core::{ChatCompletion, ChatCompletionRequest, Usage};
 
 use super::proxied::with_cost;
 use super::{
@@ -179,17 +179,7 @@ async fn complete(
         }
     });
     let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
-    let (result, attempts) = tokio::select! {
-        done = calls => done,
-        () = state.tasks.deadline_reached() => (
-            Err(Error::Upstream(aihub_core::ErrorDetail {
-                message: "The gateway is shutting down; the request was cut short.".into(),
-                code: Some("gateway_shutdown".into()),
-                ..aihub_core::ErrorDetail::default()
-            })),
-            attempts::Attempts { count: 1, last: None, billed_prompt_tokens: proxied.prompt_tokens },
-        ),
-    };
+    let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
     let (mut usage, estimated) = match &result {
         Ok(c) => match &c.usage {
             Some(u) => (u.clone(), false),
@@ -206,12 +196,7 @@ async fn complete(
             .saturating_add(attempts.billed_prompt_tokens);
         usage.total_tokens = usage.prompt_tokens.saturating_add(usage.completion_tokens);
     }
-    let client_gone = gone.load(Ordering::Acquire);
-    let (status, error_type) = match (&result, client_gone) {
-        (_, true) => (499, Some("client_disconnected")),
-        (Ok(_), false) => (200, None),
-        (Err(e), false) => (e.status(), Some(e.kind())),
-    };
+    let (status, error_type) = attempts::ending_status(&result, gone.load(Ordering::Acquire));
     let cost = proxied
         .finish(
             &state,

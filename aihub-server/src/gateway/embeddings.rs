@@ -69,8 +69,8 @@ pub async fn embeddings(
                     .await
             }
         });
-        let (result, attempts) =
-            super::proxied::renewing(&state, &proxied.id, &ticket, calls).await;
+        let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
+        let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
         let (usage, estimated) = match &result {
             Ok(r) if r.usage.prompt_tokens > 0 => (Usage::new(r.usage.prompt_tokens, 0), false),
             Ok(_) => (Usage::new(proxied.prompt_tokens, 0), true),
@@ -79,11 +79,7 @@ pub async fn embeddings(
                 attempts.billed_prompt_tokens > 0,
             ),
         };
-        let (status, error_type) = match (&result, gone.load(Ordering::Acquire)) {
-            (_, true) => (499, Some("client_disconnected")),
-            (Ok(_), false) => (200, None),
-            (Err(e), false) => (e.status(), Some(e.kind())),
-        };
+        let (status, error_type) = attempts::ending_status(&result, gone.load(Ordering::Acquire));
         let cost = proxied
             .finish(
                 &state,
