@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aihub_core::{ChatCompletion, ChatCompletionRequest, Usage};
 
-use super::proxied::with_cost;
+use super::proxied::{spawn_guarded, with_cost};
 use super::{
     Ending, Failure, Presence, Proxied, Served, StreamAnswer, attempts, relay, request_id,
 };
@@ -89,14 +89,8 @@ pub async fn chat(
                 headers: None,
                 request_id: Some(id.clone()),
             })?;
-    let proxied = Proxied {
-        id,
-        caller,
-        model,
-        started_ms,
-        stream: request.is_stream(),
-        prompt_tokens,
-    };
+    let stream = request.is_stream();
+    let proxied = Proxied::new(id, caller, model, started_ms, stream, prompt_tokens);
     let per_choice = proxied.output_per_choice(state, request.output_limit());
     if request.output_limit().is_none() && requires_max_tokens(state, &proxied.model.provider) {
         request.max_tokens = Some(u32::try_from(per_choice).unwrap_or(u32::MAX));
@@ -116,34 +110,24 @@ pub async fn chat(
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
-    let work = state
-        .tasks
-        .spawn(async move { complete(task_state, proxied, ticket, request, gone).await });
+    let work = spawn_guarded(state, proxied.clone(), async move {
+        complete(task_state, proxied, ticket, request, gone).await
+    });
     let outcome = work.await;
     presence.keep();
     match outcome {
-        Ok(Ok((completion, cost))) => Ok(ChatAnswer::Complete(Box::new(Served {
+        Ok(Some(Ok((completion, cost)))) => Ok(ChatAnswer::Complete(Box::new(Served {
             value: completion,
             request_id,
             headers,
             cost,
         }))),
-        Ok(Err(error)) => Err(Failure {
+        Ok(Some(Err(error))) => Err(Failure {
             error,
             headers: Some(headers),
             request_id: Some(request_id),
         }),
-        Err(e) => {
-            tracing::error!(request_id = %request_id, error = %e, "request task failed");
-            Err(Failure {
-                error: ApiError::unavailable(
-                    "the gateway failed while serving this request",
-                    "gateway_error",
-                ),
-                headers: Some(headers),
-                request_id: Some(request_id),
-            })
-        }
+        Ok(None) | Err(_) => Err(super::task_failed(headers, request_id)),
     }
 }
 

@@ -40,14 +40,7 @@ pub async fn embeddings(
             headers: None,
             request_id: Some(id.clone()),
         })?;
-    let proxied = Proxied {
-        id,
-        caller,
-        model,
-        started_ms,
-        stream: false,
-        prompt_tokens,
-    };
+    let proxied = Proxied::new(id, caller, model, started_ms, false, prompt_tokens);
     let ticket = proxied
         .admit(state, 0)
         .await
@@ -57,7 +50,7 @@ pub async fn embeddings(
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
-    let work = state.tasks.spawn(async move {
+    let work = super::proxied::spawn_guarded(state, proxied.clone(), async move {
         let state = task_state;
         let (provider, upstream) = (&proxied.model.provider, &proxied.model.upstream);
         let client = &state.client;
@@ -107,27 +100,17 @@ pub async fn embeddings(
     let outcome = work.await;
     presence.keep();
     match outcome {
-        Ok(Ok((value, cost))) => Ok(Served {
+        Ok(Some(Ok((value, cost)))) => Ok(Served {
             value,
             request_id,
             headers,
             cost,
         }),
-        Ok(Err(error)) => Err(Failure {
+        Ok(Some(Err(error))) => Err(Failure {
             error,
             headers: Some(headers),
             request_id: Some(request_id),
         }),
-        Err(e) => {
-            tracing::error!(request_id = %request_id, error = %e, "request task failed");
-            Err(Failure {
-                error: ApiError::unavailable(
-                    "the gateway failed while serving this request",
-                    "gateway_error",
-                ),
-                headers: Some(headers),
-                request_id: Some(request_id),
-            })
-        }
+        Ok(None) | Err(_) => Err(super::task_failed(headers, request_id)),
     }
 }

@@ -73,6 +73,20 @@ impl Failure {
     }
 }
 
+/// The answer when a request's task ended without an outcome (it panicked; its record was
+/// written by [`proxied::spawn_guarded`]).
+fn task_failed(headers: RateHeaders, request_id: String) -> Failure {
+    tracing::error!(request_id = %request_id, "request task ended without an answer");
+    Failure {
+        error: ApiError::unavailable(
+            "the gateway failed while serving this request",
+            "gateway_error",
+        ),
+        headers: Some(headers),
+        request_id: Some(request_id),
+    }
+}
+
 /// A served request's answer with what the ingress needs to encode it.
 #[derive(Debug)]
 pub struct Served<T> {

@@ -1,9 +1,16 @@
 //! One proxied request: who asked, for which model, since when; how it is admitted, settled
 //! and turned into its usage record.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use aihub_core::Usage;
 use aihub_core::client::AttemptInfo;
 use aihub_core::pricing::Money;
+use futures::FutureExt;
+use tokio::task::JoinHandle;
 
 use crate::auth::KeyAuth;
 use crate::limits::{Ask, Refused, Ticket};
@@ -26,6 +33,8 @@ pub struct Proxied {
     pub stream: bool,
     /// Prompt tokens counted locally (the reservation's basis and the fallback estimate).
     pub prompt_tokens: u64,
+    /// Set once the request's record is on its way to the store (shared by clones).
+    recorded: Arc<AtomicBool>,
 }
 
 /// How a request ended, for its record.
@@ -60,6 +69,27 @@ fn to_i64(v: u64) -> i64 {
 }
 
 impl Proxied {
+    /// A request of `caller` for `model`, admitted or about to be, with its locally counted
+    /// prompt.
+    pub fn new(
+        id: String,
+        caller: KeyAuth,
+        model: RoutedModel,
+        started_ms: i64,
+        stream: bool,
+        prompt_tokens: u64,
+    ) -> Self {
+        Self {
+            id,
+            caller,
+            model,
+            started_ms,
+            stream,
+            prompt_tokens,
+            recorded: Arc::default(),
+        }
+    }
+
     /// Asks the limiter for this request's worst case: the counted prompt with its margin,
     /// and at most `max_output` produced.
     pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
@@ -115,6 +145,7 @@ impl Proxied {
             .limits
             .settle(ticket, tokens, cost, state.now_ms())
             .await;
+        self.recorded.store(true, Ordering::Release);
         state
             .usage
             .record(self.record(state.now_ms(), cost, ending))
@@ -158,6 +189,49 @@ impl Proxied {
     }
 }
 
+/// Runs a request's work (its attempts, settlement and record) in a tracked task of its own;
+/// `guard` is a clone of the request the work owns. A client that leaves does not cancel it.
+///
+/// If the work panics before it wrote the request's record, the record is written here:
+/// status 500, `gateway_error`, the counted prompt as estimated usage at the model's price (the
+/// upstream may have been called and may bill). A gateway bug therefore never leaves an
+/// admitted request unrecorded; the ticket, dropped with the work, releases its reservations
+/// and slot. The handle yields `None` after a panic.
+pub fn spawn_guarded<F>(state: &AppState, guard: Proxied, work: F) -> JoinHandle<Option<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let guard_state = state.clone();
+    state.tasks.spawn(async move {
+        match AssertUnwindSafe(work).catch_unwind().await {
+            Ok(out) => Some(out),
+            Err(_) => {
+                tracing::error!(request_id = %guard.id, "request task panicked");
+                if !guard.recorded.swap(true, Ordering::AcqRel) {
+                    let usage = Usage::new(guard.prompt_tokens, 0);
+                    let cost = guard.cost(&usage);
+                    let record = guard.record(
+                        guard_state.now_ms(),
+                        cost,
+                        Ending {
+                            usage: &usage,
+                            estimated: true,
+                            ttft_ms: None,
+                            status: 500,
+                            error_type: Some("gateway_error"),
+                            attempts: 1,
+                            attempt: None,
+                        },
+                    );
+                    guard_state.usage.record(record).await;
+                }
+                None
+            }
+        }
+    })
+}
+
 /// Runs `work` while keeping `ticket`'s reservations and slot alive: every
 /// `Limiter::renew_every` (a third of `limits.lease_secs`) the lease is renewed, so a request
 /// that runs longer than its lease never lets more requests in.
@@ -193,3 +267,7 @@ pub fn with_cost(mut usage: Usage, cost: Option<Money>, estimated: bool) -> Usag
     }
     usage
 }
+
+#[cfg(test)]
+#[path = "proxied_tests.rs"]
+mod tests;

@@ -57,14 +57,18 @@ pub async fn start(
     let (events_tx, events) = mpsc::channel(BUFFER);
     let request_id = proxied.id.clone();
     let headers = ticket.headers;
-    state.tasks.spawn(relay(
-        state.clone(),
-        proxied,
-        ticket,
-        request,
-        started_tx,
-        events_tx,
-    ));
+    super::proxied::spawn_guarded(
+        state,
+        proxied.clone(),
+        relay(
+            state.clone(),
+            proxied,
+            ticket,
+            request,
+            started_tx,
+            events_tx,
+        ),
+    );
     match started_rx.await {
         Ok(Ok(())) => Ok(StreamAnswer {
             request_id,
