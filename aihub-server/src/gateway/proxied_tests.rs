@@ -38,7 +38,14 @@ async fn request(state: &AppState) -> Proxied {
         key,
         plan: user.plan,
     };
-    Proxied::new("req_guard".into(), caller, model, state.now_ms(), false, 1000)
+    Proxied::new(
+        "req_guard".into(),
+        caller,
+        model,
+        state.now_ms(),
+        false,
+        1000,
+    )
 }
 
 async fn records(state: &AppState, proxied: &Proxied) -> Vec<UsageRecord> {
@@ -106,7 +113,12 @@ async fn a_task_that_recorded_before_it_panicked_is_not_recorded_twice() {
             std::panic::resume_unwind(Box::new("a bug after the record"));
         }
     };
-    assert!(spawn_guarded(&state, proxied.clone(), work).await.unwrap().is_none());
+    assert!(
+        spawn_guarded(&state, proxied.clone(), work)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let found = records(&state, &proxied).await;
     assert_eq!(found.len(), 1, "{found:?}");

@@ -354,7 +354,10 @@ async fn a_budget_for_fifty_holds_against_two_hundred_concurrent_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_on_one_postgres_and_redis_share_one_budget_and_one_rate_limit() {
     harness::in_fresh_postgres(|db| async move {
-        let tables = "[plans.free]\nname = \"Unthrottled\"\n";
+        // Two gateways, a shared Redis and the other test binaries on two cores: a Redis call
+        // can take longer than the default 250 ms here, which would refuse (fail closed) a
+        // request this test expects to be counted. Sharing, not timeouts, is tested here.
+        let tables = "[plans.free]\nname = \"Unthrottled\"\n[limits]\nbackend_timeout_ms = 5000\n";
         let extra = "redis_url = \"redis://127.0.0.1:6379\"";
         let a = Gateway::start_setup(Some(db.clone()), extra, tables).await;
         let b = Gateway::start_setup(Some(db.clone()), extra, tables).await;
