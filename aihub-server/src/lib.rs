@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod counting;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod routing;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tasks;
 pub mod timeutil;
 pub mod usage;
 

@@ -8,10 +8,11 @@ use aihub_core::Client;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::gateway::{PromptCounter, Tasks};
+use crate::counting::PromptCounter;
 use crate::limits::Limiter;
 use crate::routing::ModelRouter;
 use crate::store::Store;
+use crate::tasks::Tasks;
 use crate::usage::UsageWriter;
 
 /// Where the time comes from: the system clock, or a test's.

@@ -74,8 +74,8 @@ pub async fn chat(
     let model = state.models.resolve(&request.model)?;
     request.model.clone_from(&model.id);
     let id = request_id();
-    let asker = super::Asker {
-        caller: &caller,
+    let asker = crate::counting::Asker {
+        key: &caller.key,
         plan: state.limits.plan(&caller.plan),
         now_ms: started_ms,
     };

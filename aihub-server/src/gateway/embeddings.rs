@@ -28,8 +28,8 @@ pub async fn embeddings(
         .embeddings(
             &model.id,
             &request,
-            super::Asker {
-                caller: &caller,
+            crate::counting::Asker {
+                key: &caller.key,
                 plan: state.limits.plan(&caller.plan),
                 now_ms: started_ms,
             },

@@ -8,26 +8,22 @@
 //!
 //! Ingress handlers only decode their wire format, call [`chat`] or [`embeddings`], and
 //! encode what comes back. Everything after admission runs in a task of its own, tracked by
-//! [`Tasks`]: a client that leaves does not cancel it, so every admitted request ends in
+//! [`crate::tasks::Tasks`]: a client that leaves does not cancel it, so every admitted request ends in
 //! exactly one usage record — a non-stream request is finished against the upstream in the
 //! background and billed with what the provider reports; a stream is cancelled upstream and
 //! billed for what was produced up to then.
 
 mod attempts;
 mod chat;
-mod counting;
 mod embeddings;
 mod proxied;
 mod relay;
-mod tasks;
 
 pub use attempts::Attempts;
 pub use chat::{ChatAnswer, chat};
-pub use counting::{Asker, PromptCounter};
 pub use embeddings::embeddings;
 pub use proxied::{Ending, Proxied, prompt_reservation};
 pub use relay::{StreamAnswer, StreamEvent};
-pub use tasks::Tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

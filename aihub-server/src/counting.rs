@@ -19,10 +19,10 @@ use std::time::Duration;
 use aihub_core::{ChatCompletionRequest, EmbeddingInput, EmbeddingRequest};
 use tokio::sync::Semaphore;
 
-use crate::auth::KeyAuth;
 use crate::config::Plan;
 use crate::error::ApiError;
 use crate::limits::backend::{Admission, Admit, MemoryBackend, Rate};
+use crate::store::ApiKey;
 
 /// Prompts up to this many bytes of text are counted inline.
 pub const INLINE_BYTES: usize = 32 * 1024;
@@ -38,7 +38,7 @@ pub struct PromptCounter {
 #[derive(Debug, Clone, Copy)]
 pub struct Asker<'a> {
     /// The caller's key.
-    pub caller: &'a KeyAuth,
+    pub key: &'a ApiKey,
     /// The caller's plan.
     pub plan: &'a Plan,
     /// Now, unix ms.
@@ -113,7 +113,7 @@ impl PromptCounter {
     /// Takes one unit from this process's copy of the key's and the plan's request rates,
     /// or refuses as the limiter would (429 `rate_limit_exceeded` with `Retry-After`).
     fn check_rate(&self, asker: Asker<'_>) -> Result<(), ApiError> {
-        let key = &asker.caller.key;
+        let key = asker.key;
         let mut rates = Vec::new();
         if let Some(rpm) = asker.plan.rpm {
             rates.push(Rate {
