@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 
 use bytes::Bytes;
-use eventsource_stream::{EventStreamError, Eventsource};
+use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::{FutureExt, Stream, StreamExt};
 
 use crate::error::{Error, ErrorDetail, Result};
-use crate::providers::StreamState;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, Choice, FinishReason, ResponseMessage, ToolCall, Usage,
 };
@@ -32,6 +31,18 @@ pub trait MaybeSend {}
 #[cfg(target_family = "wasm")]
 impl<T: ?Sized> MaybeSend for T {}
 
+/// A wire family's parser for one streamed response: SSE events in, canonical chunks out.
+/// Each provider family implements it (`providers::StreamState` dispatches to them).
+pub trait EventParser {
+    /// Feeds one SSE event; returns the canonical chunks it yields (possibly none). Error
+    /// events in the stream come back as `Err`.
+    fn on_event(&mut self, event: &Event) -> Result<Vec<ChatCompletionChunk>>;
+    /// True once the stream's terminal event has been seen.
+    fn is_done(&self) -> bool;
+    /// True when a stream whose connection closes here is a complete answer.
+    fn is_complete(&self) -> bool;
+}
+
 /// Default longest single SSE event: 16 MiB, room for an 8 MiB completion sent as one
 /// event with JSON escaping.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
@@ -40,14 +51,15 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
 /// [`DEFAULT_MAX_EVENT_BYTES`].
 ///
 /// Error events become `Err` items; a stream that ends before it is complete (see
-/// [`StreamState::is_complete`]: `[DONE]` or every choice finished, `message_stop`, a final
+/// [`EventParser::is_complete`]: `[DONE]` or every choice finished, `message_stop`, a final
 /// `finishReason`) ends with an `Err` too, never a silent truncation. After the first
 /// `Err` the stream ends.
-pub fn decode_chat_stream<S, B, E>(bytes: S, state: StreamState) -> ChatStream
+pub fn decode_chat_stream<S, B, E, P>(bytes: S, state: P) -> ChatStream
 where
     S: Stream<Item = std::result::Result<B, E>> + MaybeSend + Unpin + 'static,
     B: AsRef<[u8]>,
     E: Into<Error>,
+    P: EventParser + MaybeSend + 'static,
 {
     decode_chat_stream_limited(bytes, state, DEFAULT_MAX_EVENT_BYTES)
 }
@@ -55,15 +67,16 @@ where
 /// [`decode_chat_stream`] with a limit on the size of one event: an event over
 /// `max_event_bytes` ends the stream with [`Error::InvalidResponse`] (code
 /// `event_too_large`) before more than that is buffered.
-pub fn decode_chat_stream_limited<S, B, E>(
+pub fn decode_chat_stream_limited<S, B, E, P>(
     bytes: S,
-    state: StreamState,
+    state: P,
     max_event_bytes: usize,
 ) -> ChatStream
 where
     S: Stream<Item = std::result::Result<B, E>> + MaybeSend + Unpin + 'static,
     B: AsRef<[u8]>,
     E: Into<Error>,
+    P: EventParser + MaybeSend + 'static,
 {
     let mut size = size::EventSize::new(max_event_bytes);
     let checked = bytes.map(move |item| {
@@ -111,7 +124,10 @@ where
 }
 
 /// Decodes a complete SSE body held in memory (fixtures, recorded responses).
-pub fn decode_sse_text(text: &str, state: StreamState) -> Result<Vec<ChatCompletionChunk>> {
+pub fn decode_sse_text<P: EventParser + MaybeSend + 'static>(
+    text: &str,
+    state: P,
+) -> Result<Vec<ChatCompletionChunk>> {
     let bytes = Bytes::copy_from_slice(text.as_bytes());
     let source = futures_util::stream::iter([Ok::<_, Error>(bytes)]);
     let stream = decode_chat_stream(source, state);

@@ -426,6 +426,20 @@ impl StreamState {
     }
 }
 
+impl crate::stream::EventParser for StreamState {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<ChatCompletionChunk>> {
+        StreamState::on_event(self, event)
+    }
+
+    fn is_done(&self) -> bool {
+        StreamState::is_done(self)
+    }
+
+    fn is_complete(&self) -> bool {
+        StreamState::is_complete(self)
+    }
+}
+
 /// Details parsed from an error body shaped `{"error": {"message", "type", "code", "param"}}`
 /// (OpenAI and most compatible providers) or close to it; falls back to the raw text.
 pub fn openai_style_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {

@@ -3,6 +3,7 @@ use futures_util::{FutureExt, StreamExt};
 use proptest::prelude::*;
 
 use super::*;
+use crate::providers::StreamState;
 use crate::providers::openai::OpenAiStreamState;
 
 const WITH_USAGE: &str = include_str!("../../../tests/fixtures/openai/stream_include_usage.sse");
