@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 mod accounts;
+mod answers;
 mod billing;
 mod cors;
 mod crash;
@@ -264,6 +265,27 @@ impl Gateway {
         let mut req = self.http.get(format!("{}{path}", self.url));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends `method` to `path` with an optional bearer and JSON body; returns status and
+    /// JSON body (Null when not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
