@@ -10,6 +10,7 @@ mod errors;
 mod ingress;
 mod limits;
 mod pipeline;
+mod rights;
 mod streaming;
 
 use std::sync::Arc;
@@ -22,6 +23,10 @@ use serde_json::{Value, json};
 
 /// Master key of test gateways.
 pub const MASTER: &str = "test-master-key";
+
+/// Put in the extra configuration to start a gateway without a master key (its admin API
+/// disabled).
+pub const WITHOUT_MASTER_KEY: &str = "# without master_key";
 
 /// A running gateway with its mock upstream.
 pub struct Gateway {
@@ -135,7 +140,7 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
     format!(
         r#"
         listen = "127.0.0.1:0"
-        master_key = "{MASTER}"
+        {master}
         {retries}
         upstream_timeout_secs = 2
         max_body_bytes = 65536
@@ -154,6 +159,11 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
         base_url = "{gemini}"
         api_key = "g-mock"
         "#,
+        master = if extra.contains(WITHOUT_MASTER_KEY) {
+            String::new()
+        } else {
+            format!("master_key = \"{MASTER}\"")
+        },
         retries = if extra.contains("upstream_max_retries") {
             ""
         } else {
