@@ -5,8 +5,8 @@
 use aihub_core::providers::{ProviderConfig, ProviderKind, Quirks};
 use secrecy::SecretString;
 
+use crate::accounts::{Credentials, NewKey, create_user, issue_key};
 use crate::config::{Config, ProviderSettings};
-use crate::routes::account::{Credentials, NewKey, create_user, issue_key};
 use crate::state::AppState;
 
 /// Demo user's e-mail.
@@ -132,7 +132,7 @@ impl Demo {
             None => {
                 let c = Credentials {
                     email: DEMO_EMAIL.into(),
-                    password: crate::auth::generate_session_token(),
+                    password: crate::accounts::generate_session_token(),
                 };
                 let user = create_user(state, &c)
                     .await

@@ -4,6 +4,8 @@
 //! `/v1/models`) in front of every provider aihub-core speaks, with accounts, API keys and
 //! durable usage and cost records under `/api/v1`.
 
+pub mod accounts;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod counting;
@@ -14,7 +16,6 @@ pub mod gateway;
 pub mod ingress;
 pub mod json;
 pub mod limits;
-pub mod routes;
 pub mod routing;
 pub mod server;
 pub mod state;

@@ -3,8 +3,8 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use aihub_server::accounts::{Credentials, NewKey, create_user, issue_key};
 use aihub_server::config::Config;
-use aihub_server::routes::account::{Credentials, NewKey, create_user, issue_key};
 use aihub_server::{AppState, serve};
 use clap::{Parser, Subcommand};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
@@ -14,7 +14,6 @@ use tower_http::trace::TraceLayer;
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
 use crate::ingress::{chat, embeddings, models};
-use crate::routes::{account, admin, limits, usage};
 use crate::state::AppState;
 
 /// The whole HTTP surface of the gateway.
@@ -23,42 +22,7 @@ pub fn app(state: AppState) -> Router {
         .route("/chat/completions", post(chat::completions))
         .route("/embeddings", post(embeddings::embeddings))
         .route("/models", get(models::list));
-    let api = Router::new()
-        .route("/auth/register", post(account::register))
-        .route("/auth/login", post(account::login))
-        .route(
-            "/auth/api-keys",
-            post(account::create_key).get(account::list_keys),
-        )
-        .route("/auth/api-keys/{id}", delete(account::revoke_key))
-        .route(
-            "/auth/api-keys/{id}/budget",
-            put(limits::put_own_key_budget).delete(limits::delete_own_key_budget),
-        )
-        .route(
-            "/auth/api-keys/{id}/limits",
-            put(limits::put_own_key_limits),
-        )
-        .route("/plans", get(limits::plans))
-        .route("/budgets", get(limits::list_budgets))
-        .route("/usage/current", get(usage::current))
-        .route("/usage/history", get(usage::history))
-        .route("/usage/cost", get(usage::cost))
-        .route("/admin/users", post(admin::create_user_route))
-        .route("/admin/api-keys", post(admin::create_key_route))
-        .route("/admin/users/{id}/plan", put(limits::admin_set_plan))
-        .route(
-            "/admin/users/{id}/budget",
-            put(limits::admin_put_user_budget).delete(limits::admin_delete_user_budget),
-        )
-        .route(
-            "/admin/api-keys/{id}/budget",
-            put(limits::admin_put_key_budget).delete(limits::admin_delete_key_budget),
-        )
-        .route(
-            "/admin/api-keys/{id}/limits",
-            put(limits::admin_put_key_limits),
-        );
+    let api = crate::api::router(&state);
     let cors = cors_layer(&state.config.cors);
     let router = Router::new()
         .nest("/v1", v1)

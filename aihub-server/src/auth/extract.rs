@@ -1,19 +1,24 @@
-//! axum extractors: [`KeyAuth`] for `/v1`, [`SessionUser`], [`Caller`] and [`MasterKey`] for `/api/v1`.
+//! axum extractors: [`KeyAuth`] for `/v1`, [`Principal`] for `/api/v1`, and the gate
+//! [`operator_only`] before the operator's routes.
 
-use axum::extract::FromRequestParts;
+use aihub_core::client::GATEWAY_KEY_PREFIX;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use super::hash_token;
+use super::Principal;
+use crate::accounts::hash_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ApiKey, User};
 
 /// The bearer token of a request, if any.
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
@@ -43,7 +48,7 @@ fn missing_key() -> ApiError {
 /// Looks a key up and checks that it is live.
 pub async fn authenticate_key(state: &AppState, token: &str) -> Result<KeyAuth, ApiError> {
     let invalid = || ApiError::unauthorized("Incorrect API key provided.", "invalid_api_key");
-    if !token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
+    if !token.starts_with(GATEWAY_KEY_PREFIX) {
         return Err(invalid());
     }
     let (key, plan) = state
@@ -73,15 +78,12 @@ impl FromRequestParts<AppState> for KeyAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(missing_key)?;
+        let token = bearer(&parts.headers).ok_or_else(missing_key)?;
         authenticate_key(state, token).await
     }
 }
 
-/// A user signed in to the management API with a session token.
-#[derive(Debug, Clone)]
-pub struct SessionUser(pub User);
-
+/// The user a session token belongs to, if the session is live.
 async fn session(state: &AppState, token: &str) -> Result<User, ApiError> {
     state
         .store
@@ -95,93 +97,84 @@ async fn session(state: &AppState, token: &str) -> Result<User, ApiError> {
         })
 }
 
-impl FromRequestParts<AppState> for SessionUser {
-    type Rejection = ApiError;
+/// Whether `token` is the master key. Digests are compared, so that the comparison takes
+/// the same time wherever the two differ.
+fn is_master_key(state: &AppState, token: &str) -> bool {
+    state.config.master_key.as_ref().is_some_and(|master| {
+        Sha256::digest(token.as_bytes()) == Sha256::digest(master.expose_secret().as_bytes())
+    })
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized(
-                "Log in first: send 'Authorization: Bearer <session token>'.",
-                "missing_session",
-            )
-        })?;
-        if token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
-            return Err(ApiError::forbidden(
-                "API keys cannot manage API keys; use a session token from /api/v1/auth/login.",
-            ));
-        }
-        Ok(Self(session(state, token).await?))
+/// The bearer is the master key, or the refusal: 403 when the gateway has none (the
+/// operator's routes are disabled), 401 otherwise.
+fn check_master_key(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.config.master_key.is_none() {
+        return Err(ApiError::forbidden(
+            "The admin API is disabled: start the gateway with AIHUB_MASTER_KEY set.",
+        ));
+    }
+    let token = bearer(headers).ok_or_else(missing_key)?;
+    if is_master_key(state, token) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "Incorrect master key.",
+            "invalid_master_key",
+        ))
     }
 }
 
-/// The user behind either a session token or an API key (for read-only endpoints such as usage).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The user.
-    pub user: User,
-    /// The key used, when the caller authenticated with one.
-    pub key: Option<ApiKey>,
+/// Middleware before the operator's routes (`/api/v1/admin/…`): only the master key passes,
+/// and the handler's [`Principal`] is then the operator without a second look at the token.
+pub async fn operator_only(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Err(refusal) = check_master_key(&state, req.headers()) {
+        return refusal.into_response();
+    }
+    req.extensions_mut().insert(Principal::Operator);
+    next.run(req).await
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// Resolves the bearer token: the master key is the operator, an `ai-hub-` token an API key
+/// (live, with an owner), anything else a session. A token that names no one is refused
+/// here (401); what an identified caller may do is for the handler to ask.
+impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(missing_key)?;
-        if token.starts_with(aihub_core::client::GATEWAY_KEY_PREFIX) {
+        if let Some(known) = parts.extensions.get::<Principal>() {
+            return Ok(known.clone());
+        }
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized(
+                "Send a session token from /api/v1/auth/login, or an API key, as \
+                 'Authorization: Bearer …'.",
+                "missing_credentials",
+            )
+        })?;
+        if is_master_key(state, token) {
+            return Ok(Self::Operator);
+        }
+        if token.starts_with(GATEWAY_KEY_PREFIX) {
             let auth = authenticate_key(state, token).await?;
-            let user = state
+            let owner = state
                 .store
                 .user_by_id(auth.key.user_id)
                 .await?
                 .ok_or_else(|| {
                     ApiError::unauthorized("The key's user no longer exists.", "invalid_api_key")
                 })?;
-            return Ok(Self {
-                user,
-                key: Some(auth.key),
+            return Ok(Self::ApiKey {
+                key: auth.key,
+                owner,
             });
         }
-        Ok(Self {
-            user: session(state, token).await?,
-            key: None,
-        })
-    }
-}
-
-/// A request carrying the admin master key (`AIHUB_MASTER_KEY`).
-#[derive(Debug, Clone, Copy)]
-pub struct MasterKey;
-
-impl FromRequestParts<AppState> for MasterKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(master) = &state.config.master_key else {
-            return Err(ApiError::forbidden(
-                "The admin API is disabled: start the gateway with AIHUB_MASTER_KEY set.",
-            ));
-        };
-        let token = bearer(parts).ok_or_else(missing_key)?;
-        // Compare digests so that the comparison takes the same time wherever they differ.
-        let same =
-            Sha256::digest(token.as_bytes()) == Sha256::digest(master.expose_secret().as_bytes());
-        if same {
-            Ok(Self)
-        } else {
-            Err(ApiError::unauthorized(
-                "Incorrect master key.",
-                "invalid_master_key",
-            ))
-        }
+        Ok(Self::Member(session(state, token).await?))
     }
 }

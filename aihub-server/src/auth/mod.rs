@@ -1,11 +1,8 @@
-//! Who is calling: API keys for the OpenAI-compatible ingress, session tokens and the
-//! master key for the management API, argon2id for passwords.
+//! Who is calling: [`KeyAuth`] (an API key) for the OpenAI-compatible ingress, and one
+//! [`Principal`] (the operator, a signed-in member, or an API key) for the management API.
 
 mod extract;
-mod secrets;
+mod principal;
 
-pub use extract::{Caller, KeyAuth, MasterKey, SessionUser};
-pub use secrets::{
-    generate_api_key, generate_session_token, hash_password, hash_token, key_prefix,
-    verify_password,
-};
+pub use extract::{KeyAuth, operator_only};
+pub use principal::Principal;

@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 mod accounts;
+mod answers;
 mod billing;
 mod cors;
 mod crash;
@@ -9,6 +10,7 @@ mod errors;
 mod ingress;
 mod limits;
 mod pipeline;
+mod rights;
 mod streaming;
 
 use std::sync::Arc;
@@ -21,6 +23,10 @@ use serde_json::{Value, json};
 
 /// Master key of test gateways.
 pub const MASTER: &str = "test-master-key";
+
+/// Put in the extra configuration to start a gateway without a master key (its admin API
+/// disabled).
+pub const WITHOUT_MASTER_KEY: &str = "# without master_key";
 
 /// A running gateway with its mock upstream.
 pub struct Gateway {
@@ -134,7 +140,7 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
     format!(
         r#"
         listen = "127.0.0.1:0"
-        master_key = "{MASTER}"
+        {master}
         {retries}
         upstream_timeout_secs = 2
         max_body_bytes = 65536
@@ -153,6 +159,11 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
         base_url = "{gemini}"
         api_key = "g-mock"
         "#,
+        master = if extra.contains(WITHOUT_MASTER_KEY) {
+            String::new()
+        } else {
+            format!("master_key = \"{MASTER}\"")
+        },
         retries = if extra.contains("upstream_max_retries") {
             ""
         } else {
@@ -264,6 +275,27 @@ impl Gateway {
         let mut req = self.http.get(format!("{}{path}", self.url));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends `method` to `path` with an optional bearer and JSON body; returns status and
+    /// JSON body (Null when not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();

@@ -1,0 +1,55 @@
+//! The management API under `/api/v1`: thin handlers, one file per concern, that ask the
+//! caller's [`Principal`](crate::auth::Principal) what it may do and answer with typed views.
+
+pub mod account;
+pub mod budgets;
+pub mod keys;
+pub mod list;
+pub mod money;
+pub mod plans;
+pub mod scope;
+pub mod usage;
+pub mod users;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post, put};
+
+use crate::auth::operator_only;
+use crate::state::AppState;
+
+/// The routes of `/api/v1`. Where the member and the operator do the same thing to a key
+/// (`auth/api-keys/{id}/…` and `admin/api-keys/{id}/…`), both paths lead to one handler and
+/// the principal decides whose budget it is; `admin/…` is the operator's alone.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let admin = Router::new()
+        .route("/users", post(users::create))
+        .route("/api-keys", post(keys::create_for_user))
+        .route("/users/{id}/plan", put(users::set_plan))
+        .route(
+            "/users/{id}/budget",
+            put(budgets::put_user_budget).delete(budgets::delete_user_budget),
+        )
+        .route(
+            "/api-keys/{id}/budget",
+            put(budgets::put_key_budget).delete(budgets::delete_key_budget),
+        )
+        .route("/api-keys/{id}/limits", put(keys::put_limits))
+        .route_layer(from_fn_with_state(state.clone(), operator_only));
+    Router::new()
+        .route("/auth/register", post(account::register))
+        .route("/auth/login", post(account::login))
+        .route("/auth/api-keys", post(keys::create).get(keys::list))
+        .route("/auth/api-keys/{id}", delete(keys::revoke))
+        .route(
+            "/auth/api-keys/{id}/budget",
+            put(budgets::put_key_budget).delete(budgets::delete_key_budget),
+        )
+        .route("/auth/api-keys/{id}/limits", put(keys::put_limits))
+        .route("/plans", get(plans::list))
+        .route("/budgets", get(budgets::list))
+        .route("/usage/current", get(usage::current))
+        .route("/usage/history", get(usage::history))
+        .route("/usage/cost", get(usage::cost))
+        .nest("/admin", admin)
+}
