@@ -486,3 +486,31 @@ fn providers_page_lists_every_builtin_provider() {
         assert!(line.contains(p.kind.as_str()), "{line}");
     }
 }
+
+#[test]
+fn the_catalog_guides_price_example_is_a_valid_price() {
+    let page = include_str!("../../../docs/catalog.md");
+    let blocks: Vec<&str> = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 1);
+    let mut catalog = builtin();
+    catalog
+        .merge_toml(&format!(
+            "[[models]]\nid = \"gemini/example\"\ncontext_window = 1048576\n{}",
+            blocks[0]
+        ))
+        .unwrap();
+    let price = catalog
+        .get("gemini/example")
+        .unwrap()
+        .price
+        .clone()
+        .unwrap();
+    assert_eq!(
+        Some(&price),
+        catalog.get("gemini-2.5-pro").unwrap().price.as_ref()
+    );
+}

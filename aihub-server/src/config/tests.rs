@@ -435,3 +435,24 @@ fn a_provider_opts_in_to_unlisted_models_with_a_catalog_price() {
     );
     assert!(listed.is_ok());
 }
+
+#[test]
+fn the_guides_unlisted_models_example_opts_two_providers_in() {
+    let page = include_str!("../../../docs/configuration.md");
+    let block = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("allow_unlisted_models"))
+        .unwrap();
+    let env = |name: &str| name.ends_with("_API_KEY").then(|| "sk-test".to_owned());
+    let c = Config::resolve(RawConfig::parse(block).unwrap(), &env).unwrap();
+    let ollama = &c.providers["ollama"];
+    assert!(ollama.allow_unlisted_models);
+    let free = ollama.unlisted_price.as_ref().unwrap();
+    assert!(free.input.is_zero() && free.output.is_zero());
+    let sf = &c.providers["siliconflow"];
+    let price = sf.unlisted_price.as_ref().unwrap();
+    assert_eq!(price.currency, aihub_core::pricing::Currency::Cny);
+    assert_eq!(price.input.to_string(), "2");
+}
