@@ -8,11 +8,8 @@ use std::future::Future;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use crate::limits::harness;
 use crate::{Gateway, MASTER, chat};
-
-#[path = "../store/harness.rs"]
-#[allow(dead_code)]
-mod harness;
 
 /// Providers in front of the mock upstream's OpenAI wire: `openai` (the catalog's, so the
 /// built-in OpenAI entries and prices apply), `ollama` (keyless, the catalog's local models),
