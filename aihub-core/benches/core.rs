@@ -156,7 +156,7 @@ fn cost(c: &mut Criterion) {
         b.iter(|| price.cost(black_box(&usage)))
     });
     c.bench_function("cost/catalog_lookup_and_price", |b| {
-        b.iter(|| aihub_core::pricing::cost_for_model(catalog, black_box(model), &usage))
+        b.iter(|| aihub_core::catalog::cost_for_model(catalog, black_box(model), &usage))
     });
 }
 

@@ -66,20 +66,63 @@ as_of = "2026-11-22"
 source = "demo: priced like gemini/gemini-2.5-flash"
 "#;
 
+/// What the simulator's other model names (`mock/gpt-4o-mini@latency_ms=800`, …) are billed
+/// at, per provider: the price of the model each provider imitates.
+const DEMO_UNLISTED_PRICES: [(&str, &str); 3] = [
+    (
+        "mock",
+        r#"currency = "USD"
+input = "0.15"
+cached_input = "0.075"
+output = "0.60"
+as_of = "2026-11-22"
+source = "demo: priced like openai/gpt-4o-mini""#,
+    ),
+    (
+        "mock-anthropic",
+        r#"currency = "USD"
+input = "3"
+cached_input = "0.30"
+cache_write = "3.75"
+cache_write_1h = "6"
+output = "15"
+as_of = "2026-11-22"
+source = "demo: priced like anthropic/claude-sonnet-4-5""#,
+    ),
+    (
+        "mock-gemini",
+        r#"currency = "USD"
+input = "0.30"
+cached_input = "0.03"
+output = "2.50"
+as_of = "2026-11-22"
+source = "demo: priced like gemini/gemini-2.5-flash""#,
+    ),
+];
+
 /// The running simulator (it stops when this is dropped) and what is left to do once the gateway is up.
 #[derive(Debug)]
 pub struct Demo {
     _server: mock_upstream::MockServer,
 }
 
-fn provider(id: &str, kind: ProviderKind, base: String) -> ProviderSettings {
+/// A simulated provider that serves every model name (the simulator's scenario suffixes
+/// make names the catalog cannot list) at the price of the model it imitates.
+fn provider(id: &str, kind: ProviderKind, base: String) -> Result<ProviderSettings, String> {
     let mut adapter = ProviderConfig::new(id, kind, base);
     adapter.api_key = Some(SecretString::from("demo-key"));
     adapter.quirks = Quirks::default();
-    ProviderSettings {
+    let price = DEMO_UNLISTED_PRICES
+        .iter()
+        .find(|(p, _)| *p == id)
+        .map(|(_, text)| toml::from_str(text).map_err(|e| format!("demo price of {id}: {e}")))
+        .transpose()?;
+    Ok(ProviderSettings {
         adapter,
         models: None,
-    }
+        allow_unlisted_models: true,
+        unlisted_price: price,
+    })
 }
 
 /// Starts the simulator and adds it to `config` as providers `mock`, `mock-anthropic` and
@@ -93,7 +136,7 @@ pub async fn prepare(
         .map_err(|e| format!("provider simulator: {e}"))?;
     config.providers.insert(
         "mock".into(),
-        provider("mock", ProviderKind::OpenAi, server.openai_base()),
+        provider("mock", ProviderKind::OpenAi, server.openai_base())?,
     );
     config.providers.insert(
         "mock-anthropic".into(),
@@ -101,11 +144,11 @@ pub async fn prepare(
             "mock-anthropic",
             ProviderKind::Anthropic,
             server.anthropic_base(),
-        ),
+        )?,
     );
     config.providers.insert(
         "mock-gemini".into(),
-        provider("mock-gemini", ProviderKind::Gemini, server.gemini_base()),
+        provider("mock-gemini", ProviderKind::Gemini, server.gemini_base())?,
     );
     config
         .catalog

@@ -3,6 +3,14 @@
 //!
 //! The built-in catalog is `data/catalog.toml`, compiled in; a deployment adds or
 //! overrides entries at run time with [`Catalog::merge`].
+//!
+//! A model is named by its id (`openai/gpt-4o-mini`), an alias (`gpt-4o-mini`,
+//! `gpt-4o-mini-2024-07-18`) or its provider and an alias (`openai/gpt-4o-mini-2024-07-18`).
+//! No other name finds an entry: a dated snapshot is found only when the catalog lists it
+//! (as an alias of the same model or as an entry with its own price), never by cutting its
+//! date off. A model's price is `None` when it is unknown; a free model has a price of zero.
+
+mod cost;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -12,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::pricing::Price;
 use crate::providers::{ProviderKind, Quirks};
+
+pub use cost::{cost_for_model, estimate_cost};
 
 const BUILTIN: &str = include_str!("../../data/catalog.toml");
 
@@ -72,7 +82,8 @@ pub struct ModelInfo {
     /// The provider's own name for the model; defaults to the part of `id` after `/`.
     #[serde(default)]
     pub upstream: String,
-    /// Other names that resolve to this model.
+    /// Other names of this same model (dated snapshots of it included), alone or after
+    /// `provider/`; the request is sent upstream as `upstream`.
     #[serde(default)]
     pub aliases: Vec<String>,
     /// Chat or embedding.
@@ -86,7 +97,8 @@ pub struct ModelInfo {
     /// Capabilities.
     #[serde(default)]
     pub capabilities: Capabilities,
-    /// Prices per million tokens; `None` for free or unknown.
+    /// Prices per million tokens; `None` when the price is unknown (a free model has a
+    /// price of zero).
     #[serde(default)]
     pub price: Option<Price>,
 }
@@ -186,11 +198,14 @@ impl Catalog {
         }
     }
 
-    /// The model with this id or alias.
-    pub fn get(&self, id_or_alias: &str) -> Option<&ModelInfo> {
-        self.index
-            .get(id_or_alias)
-            .and_then(|i| self.models.get(*i))
+    /// The model with this id or alias, or named `provider/alias` by one of its aliases.
+    pub fn get(&self, name: &str) -> Option<&ModelInfo> {
+        if let Some(i) = self.index.get(name) {
+            return self.models.get(*i);
+        }
+        let (provider, alias) = name.split_once('/')?;
+        let info = self.models.get(*self.index.get(alias)?)?;
+        (info.provider() == provider && info.aliases.iter().any(|a| a == alias)).then_some(info)
     }
 
     /// All models.
@@ -208,10 +223,14 @@ impl Catalog {
         self.providers.iter().find(|p| p.id == id)
     }
 
-    /// Resolves a model name to `(provider id, upstream model name, catalog entry)`.
+    /// Resolves a model name to `(provider id, upstream model name, catalog entry)`, for a
+    /// client calling providers directly.
     ///
-    /// Accepts a catalog id or alias, or `provider/anything` for a known provider
-    /// (models the catalog does not list yet still route, without a price).
+    /// Accepts every name [`Catalog::get`] finds, and `provider/anything` for a known
+    /// provider: a model the catalog does not list still routes, without an entry and so
+    /// without a price (its cost is unknown, `None`). The gateway does not serve such names
+    /// unless its operator allows them (`allow_unlisted_models`), because it bills requests;
+    /// a direct client bills nothing.
     pub fn resolve<'a>(&'a self, model: &'a str) -> Option<ResolvedModel<'a>> {
         if let Some(info) = self.get(model) {
             return Some(ResolvedModel {

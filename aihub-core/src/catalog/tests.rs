@@ -164,18 +164,36 @@ fn prices_are_sourced_and_sane() {
             "{}",
             model.id
         );
-        if let Some(cached) = price.cached_input {
-            assert!(cached <= price.input, "{}: cached above input", model.id);
+        if model.mode == ModelMode::Embedding {
+            assert_eq!(price.output, Decimal::ZERO, "{}", model.id);
         }
-        if let Some(write) = price.cache_write {
+        let mut all = vec![price.base_rates()];
+        all.extend(price.tiers.iter().map(|t| t.rates()));
+        for rates in all {
             assert!(
-                write >= price.input,
-                "{}: cache write below input",
+                rates.cached_input <= rates.input,
+                "{}: cached above input",
+                model.id
+            );
+            assert!(
+                rates.cache_write >= rates.input,
+                "{}: write below input",
+                model.id
+            );
+            assert!(
+                rates.cache_write_1h >= rates.cache_write,
+                "{}: 1-hour write below 5-minute write",
                 model.id
             );
         }
-        if model.mode == ModelMode::Embedding {
-            assert_eq!(price.output, Decimal::ZERO, "{}", model.id);
+        // (Claude's long-context tier starts at its default 200K window: it applies to
+        // requests with the 1M-token context window enabled.)
+        for tier in &price.tiers {
+            assert!(
+                tier.above_prompt_tokens <= model.context_window,
+                "{}",
+                model.id
+            );
         }
     }
     assert!(priced_chat >= 30, "{priced_chat} priced chat models");
@@ -209,13 +227,88 @@ fn currencies_follow_the_sources() {
 }
 
 #[test]
-fn local_models_have_no_price() {
+fn local_models_are_free_and_unsourced_ones_unknown() {
     let catalog = builtin();
     for model in catalog.models() {
         if matches!(model.provider(), "ollama" | "vllm") {
-            assert!(model.price.is_none(), "{}", model.id);
+            let price = model.price.as_ref();
+            assert!(
+                price.is_some_and(|p| p.input.is_zero() && p.output.is_zero()),
+                "{} is free",
+                model.id
+            );
         }
     }
+    // A price nobody could source stays unknown: no price, not a zero one.
+    assert!(
+        catalog
+            .get("moonshot/moonshot-v1-8k")
+            .unwrap()
+            .price
+            .is_none()
+    );
+    assert!(catalog.get("zhipu/glm-4.5").unwrap().price.is_none());
+}
+
+#[test]
+fn a_provider_prefix_finds_an_alias_and_nothing_else() {
+    let catalog = builtin();
+    let id = |name: &str| catalog.get(name).map(|m| m.id.as_str());
+    // Dated snapshots the catalog lists, with or without their provider.
+    assert_eq!(id("gpt-4o-mini-2024-07-18"), Some("openai/gpt-4o-mini"));
+    assert_eq!(
+        id("openai/gpt-4o-mini-2024-07-18"),
+        Some("openai/gpt-4o-mini")
+    );
+    assert_eq!(
+        id("anthropic/claude-sonnet-4-5-20250929"),
+        Some("anthropic/claude-sonnet-4-5")
+    );
+    assert_eq!(id("groq/gpt-oss-120b"), Some("groq/openai/gpt-oss-120b"));
+    // A snapshot with a price of its own is its own entry, sent upstream as named.
+    let may = catalog.get("openai/gpt-4o-2024-05-13").unwrap();
+    assert_eq!(may.upstream, "gpt-4o-2024-05-13");
+    assert_eq!(may.price.as_ref().map(|p| p.input), Some(dec!(5.00)));
+    assert_eq!(
+        catalog
+            .get("gpt-4o")
+            .and_then(|m| m.price.as_ref())
+            .map(|p| p.input),
+        Some(dec!(2.50))
+    );
+    // Never by cutting a date off, never through another provider, never by an id.
+    assert_eq!(id("openai/gpt-4o-mini-2099-01-01"), None);
+    assert_eq!(id("gpt-4o-2099-01-01"), None);
+    assert_eq!(id("openrouter/gpt-4o-mini"), None);
+    assert_eq!(id("anthropic/gpt-4o-mini"), None);
+    assert_eq!(id("openai/openai/gpt-4o-mini"), None);
+    assert_eq!(id("groq/groq/openai/gpt-oss-120b"), None);
+}
+
+#[test]
+fn long_prompts_are_priced_at_the_sourced_tiers() {
+    let catalog = builtin();
+    let price = |id: &str| catalog.get(id).and_then(|m| m.price.clone()).unwrap();
+    // Gemini 2.5 Pro, 300 000 prompt tokens and 1000 output, all at the >200K tier:
+    //   300 000 × 2.50 + 1000 × 15 = 750 000 + 15 000 = 765 000 → 0.765 USD
+    let cost = price("gemini/gemini-2.5-pro").cost(&crate::Usage::new(300_000, 1000));
+    assert_eq!(cost.amount, dec!(0.765));
+    // Claude Sonnet 4.5 at 250 000: 250 000 × 6 + 1000 × 22.50 = 1 522 500 → 1.5225 USD;
+    // at 150 000: 150 000 × 3 + 1000 × 15 = 465 000 → 0.465 USD.
+    let sonnet = price("anthropic/claude-sonnet-4-5");
+    assert_eq!(
+        sonnet.cost(&crate::Usage::new(250_000, 1000)).amount,
+        dec!(1.5225)
+    );
+    assert_eq!(
+        sonnet.cost(&crate::Usage::new(150_000, 1000)).amount,
+        dec!(0.465)
+    );
+    // qwen3-max (CNY) at 100 000 prompt tokens: the 32K-128K tier.
+    //   100 000 × 4 + 1000 × 16 = 416 000 → 0.416 CNY
+    let qwen = price("qwen/qwen3-max");
+    let cost = qwen.cost(&crate::Usage::new(100_000, 1000));
+    assert_eq!((cost.amount, cost.currency), (dec!(0.416), Currency::Cny));
 }
 
 #[test]
@@ -392,4 +485,32 @@ fn providers_page_lists_every_builtin_provider() {
         );
         assert!(line.contains(p.kind.as_str()), "{line}");
     }
+}
+
+#[test]
+fn the_catalog_guides_price_example_is_a_valid_price() {
+    let page = include_str!("../../../docs/catalog.md");
+    let blocks: Vec<&str> = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 1);
+    let mut catalog = builtin();
+    catalog
+        .merge_toml(&format!(
+            "[[models]]\nid = \"gemini/example\"\ncontext_window = 1048576\n{}",
+            blocks[0]
+        ))
+        .unwrap();
+    let price = catalog
+        .get("gemini/example")
+        .unwrap()
+        .price
+        .clone()
+        .unwrap();
+    assert_eq!(
+        Some(&price),
+        catalog.get("gemini-2.5-pro").unwrap().price.as_ref()
+    );
 }

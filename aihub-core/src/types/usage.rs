@@ -43,10 +43,15 @@ pub struct PromptTokensDetails {
     /// Audio input tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
-    /// Tokens written to the prompt cache (Anthropic's `cache_creation_input_tokens`);
-    /// an AI Hub extension, absent from OpenAI responses.
+    /// Tokens written to the prompt cache (Anthropic's `cache_creation_input_tokens`), for
+    /// five minutes or for an hour; an AI Hub extension, absent from OpenAI responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_tokens: Option<u64>,
+    /// Of `cache_write_tokens`, those written to the 1-hour cache (Anthropic's
+    /// `cache_creation.ephemeral_1h_input_tokens`, billed at its own price); an AI Hub
+    /// extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_tokens: Option<u64>,
 }
 
 /// Breakdown of output tokens.
@@ -90,6 +95,15 @@ impl Usage {
         self.prompt_tokens_details
             .as_ref()
             .and_then(|d| d.cache_write_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Tokens written to the 1-hour prompt cache (part of
+    /// [`cache_write_tokens`](Self::cache_write_tokens)), zero when not reported.
+    pub fn cache_write_1h_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cache_write_1h_tokens)
             .unwrap_or(0)
     }
 

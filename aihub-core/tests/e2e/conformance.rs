@@ -8,8 +8,8 @@
 
 use std::path::Path;
 
-use aihub_core::catalog::Catalog;
-use aihub_core::pricing::{TokenCounts, estimate_cost};
+use aihub_core::catalog::{Catalog, estimate_cost};
+use aihub_core::pricing::TokenCounts;
 use aihub_core::*;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};

@@ -123,8 +123,13 @@ fn resolve_cors(origins: &[String]) -> Result<CorsOrigins, ConfigError> {
 pub struct ProviderSettings {
     /// What the adapter needs.
     pub adapter: ProviderConfig,
-    /// When set, only these models (upstream names or full ids) are served.
+    /// When set, only these models are served (upstream names, full ids or aliases); a
+    /// listed name the catalog does not know is served as an unlisted model.
     pub models: Option<Vec<String>>,
+    /// Models the catalog does not know are served (without, they are `model_not_found`).
+    pub allow_unlisted_models: bool,
+    /// What models the catalog does not know are billed at; `None`: their price is unknown.
+    pub unlisted_price: Option<aihub_core::pricing::Price>,
 }
 
 impl Config {
@@ -281,9 +286,18 @@ fn resolve_provider(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     adapter.quirks = quirks;
+    let allow_unlisted_models = p.allow_unlisted_models.unwrap_or(false);
+    if p.unlisted_price.is_some() && !allow_unlisted_models && p.models.is_none() {
+        return Err(ConfigError(format!(
+            "providers.{id}.unlisted_price: no model can be billed at it; set \
+             allow_unlisted_models = true, or list the models in providers.{id}.models"
+        )));
+    }
     Ok(ProviderSettings {
         adapter,
         models: p.models.clone(),
+        allow_unlisted_models,
+        unlisted_price: p.unlisted_price.clone(),
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use aihub_core::pricing::Price;
 use aihub_core::providers::Quirks;
 use serde::Deserialize;
 
@@ -132,8 +133,14 @@ pub struct RawProvider {
     pub api_key_env: Option<String>,
     /// Azure `api-version` or Anthropic `anthropic-version`.
     pub api_version: Option<String>,
-    /// When set, only these models are served (upstream names).
+    /// When set, only these models are served (upstream names or full ids); a name the
+    /// catalog does not know is served too, as if the provider allowed unlisted models.
     pub models: Option<Vec<String>>,
+    /// Serve models the catalog does not know (default false: they are 404 `model_not_found`).
+    pub allow_unlisted_models: Option<bool>,
+    /// The price of the models the catalog does not know, as a catalog `[models.price]`
+    /// table; without it they are unpriced.
+    pub unlisted_price: Option<Price>,
     /// Extra headers sent upstream.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

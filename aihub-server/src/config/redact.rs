@@ -101,6 +101,8 @@ impl fmt::Debug for ProviderSettings {
         f.debug_struct("ProviderSettings")
             .field("adapter", &self.adapter)
             .field("models", &self.models)
+            .field("allow_unlisted_models", &self.allow_unlisted_models)
+            .field("unlisted_price", &self.unlisted_price)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +132,8 @@ impl fmt::Debug for RawProvider {
             .field("api_key_env", &self.api_key_env)
             .field("api_version", &self.api_version)
             .field("models", &self.models)
+            .field("allow_unlisted_models", &self.allow_unlisted_models)
+            .field("unlisted_price", &self.unlisted_price)
             .field("headers", &Headers(self.headers.keys()))
             .field("quirks", &self.quirks)
             .finish_non_exhaustive()

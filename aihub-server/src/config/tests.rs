@@ -379,3 +379,80 @@ fn every_key_that_is_not_a_table_has_an_environment_variable() {
     assert_eq!(c.limits.lease, std::time::Duration::from_secs(30));
     assert_eq!(c.limits.default_plan, "pro");
 }
+
+#[test]
+fn a_provider_opts_in_to_unlisted_models_with_a_catalog_price() {
+    let raw = RawConfig::parse(
+        r#"
+        [providers.ollama]
+        allow_unlisted_models = true
+        unlisted_price = { currency = "USD", input = "0", output = "0", as_of = "2026-12-01", source = "our own hardware" }
+        [providers.openai]
+        api_key = "sk"
+        "#,
+    )
+    .unwrap();
+    let c = Config::resolve(raw, &env_of(&[])).unwrap();
+    let ollama = &c.providers["ollama"];
+    assert!(ollama.allow_unlisted_models);
+    let price = ollama.unlisted_price.as_ref().unwrap();
+    assert!(price.input.is_zero() && price.output.is_zero());
+    // Off by default; the price is not a secret and shows in Debug.
+    assert!(!c.providers["openai"].allow_unlisted_models);
+    assert!(format!("{ollama:?}").contains("unlisted_price: Some"));
+
+    let bad = |text: &str| match RawConfig::parse(text) {
+        Err(e) => e.0,
+        Ok(raw) => Config::resolve(raw, &env_of(&[]))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default(),
+    };
+    // A price nothing can use, a float, an unknown field: start-up errors naming the key.
+    let orphan = bad(
+        "[providers.ollama]\nunlisted_price = { currency = \"USD\", input = \"1\", output = \"1\", as_of = \"x\", source = \"y\" }",
+    );
+    assert!(
+        orphan.contains("providers.ollama.unlisted_price"),
+        "{orphan}"
+    );
+    assert!(orphan.contains("allow_unlisted_models"), "{orphan}");
+    let float = bad(
+        "[providers.ollama]\nallow_unlisted_models = true\nunlisted_price = { currency = \"USD\", input = 0.1, output = \"1\", as_of = \"x\", source = \"y\" }",
+    );
+    assert!(
+        float.contains("unlisted_price") || float.contains("input"),
+        "{float}"
+    );
+    assert!(!bad("[providers.ollama]\nallow_unlisted_models = \"yes\"").is_empty());
+    // A models list is an opt-in for the names it lists, so a price for them is fine.
+    let listed = Config::resolve(
+        RawConfig::parse(
+            "[providers.ollama]\nmodels = [\"mistral\"]\nunlisted_price = { currency = \"USD\", input = \"0\", output = \"0\", as_of = \"x\", source = \"y\" }",
+        )
+        .unwrap(),
+        &env_of(&[]),
+    );
+    assert!(listed.is_ok());
+}
+
+#[test]
+fn the_guides_unlisted_models_example_opts_two_providers_in() {
+    let page = include_str!("../../../docs/configuration.md");
+    let block = page
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("allow_unlisted_models"))
+        .unwrap();
+    let env = |name: &str| name.ends_with("_API_KEY").then(|| "sk-test".to_owned());
+    let c = Config::resolve(RawConfig::parse(block).unwrap(), &env).unwrap();
+    let ollama = &c.providers["ollama"];
+    assert!(ollama.allow_unlisted_models);
+    let free = ollama.unlisted_price.as_ref().unwrap();
+    assert!(free.input.is_zero() && free.output.is_zero());
+    let sf = &c.providers["siliconflow"];
+    let price = sf.unlisted_price.as_ref().unwrap();
+    assert_eq!(price.currency, aihub_core::pricing::Currency::Cny);
+    assert_eq!(price.input.to_string(), "2");
+}

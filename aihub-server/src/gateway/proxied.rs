@@ -95,6 +95,7 @@ impl Proxied {
     pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
         let prompt = prompt_reservation(self.prompt_tokens);
         let worst_cost = self.model.price().map(|p| p.estimate(prompt, max_output));
+        let missing_price = self.model.missing_price();
         state
             .limits
             .admit(&Ask {
@@ -105,6 +106,7 @@ impl Proxied {
                 prompt_tokens: prompt,
                 max_output_tokens: max_output,
                 worst_cost,
+                missing_price: missing_price.as_deref(),
             })
             .await
     }

@@ -70,6 +70,9 @@ pub struct Ask<'a> {
     pub max_output_tokens: u64,
     /// The most the request may cost (catalog price of the reserved tokens), when priced.
     pub worst_cost: Option<Money>,
+    /// When `worst_cost` is `None`: which price is missing, for the refusal's message
+    /// (`` `mock/x` is not in the gateway's catalog and … ``).
+    pub missing_price: Option<&'a str>,
 }
 
 /// What to do with a counter's settled amount.
@@ -305,7 +308,7 @@ impl Limiter {
             };
             if ask.worst_cost.is_none() && budget.hard_limit_nanos.is_some() {
                 // Counting it as zero would let an unpriced model spend past every budget.
-                return Err(unpriced(budget.scope));
+                return Err(unpriced(budget.scope, ask.missing_price));
             }
             let (period_start, expires_at_ms) =
                 period_of(budget.period, ask.now_ms, &inner.settings);

@@ -68,21 +68,21 @@ pub(super) fn too_large(kind: RateKind, limit: u64, requested: u64) -> Refused {
     }))
 }
 
-/// 403 `permission_denied`, code `model_not_priced`: the model has no price, so a request
-/// to it cannot be counted against the hard money limit of `scope`.
-pub(super) fn unpriced(scope: BudgetScope) -> Refused {
+/// 403 `permission_denied`, code `model_not_priced`: the model has no price (`missing` says
+/// which), so a request to it cannot be counted against the hard money limit of `scope`.
+pub(super) fn unpriced(scope: BudgetScope, missing: Option<&str>) -> Refused {
     let whose = match scope {
         BudgetScope::ApiKey => "this API key",
         BudgetScope::User => "your account",
         BudgetScope::Team => "your team",
         BudgetScope::Organization => "your organization",
     };
+    let why = missing.unwrap_or("the gateway's catalog has no price for it");
     Refused::from(ApiError(aihub_core::Error::PermissionDenied(
         aihub_core::ErrorDetail {
             message: format!(
-                "This model has no price in the gateway's catalog, so its cost cannot be billed \
-                 against the budget of {whose}. Use a priced model, or ask the operator to price \
-                 this one."
+                "This model has no price: {why}. So its cost cannot be billed against the \
+                 budget of {whose}. Use a priced model, or ask the operator to price this one."
             ),
             param: Some("model".into()),
             code: Some("model_not_priced".into()),

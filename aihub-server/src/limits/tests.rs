@@ -68,6 +68,7 @@ impl Setup {
             prompt_tokens: 10,
             max_output_tokens: 10,
             worst_cost,
+            missing_price: None,
         }
     }
 

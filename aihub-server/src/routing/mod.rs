@@ -1,11 +1,14 @@
-//! Which provider serves a model name: catalog ids and aliases, `provider/model` for
-//! configured providers, restricted by each provider's `models` list.
+//! Which provider serves a model name, and at what price: catalog ids and aliases (alone or as
+//! `provider/alias`), and `provider/model` for a model the catalog does not know only when its
+//! provider lists it or allows unlisted models; restricted by each provider's `models` list.
+
+mod describe;
 
 use std::collections::BTreeMap;
 
-use aihub_core::catalog::{Catalog, ModelInfo, ModelMode};
+use aihub_core::catalog::{Catalog, ModelInfo};
+use aihub_core::pricing::Price;
 use aihub_core::{Error, ErrorDetail, Model};
-use serde_json::{Value, json};
 
 use crate::config::ProviderSettings;
 
@@ -20,12 +23,35 @@ pub struct RoutedModel {
     pub upstream: String,
     /// The catalog entry, when the model is listed (prices, limits).
     pub info: Option<ModelInfo>,
+    /// What the request is billed at: the catalog entry's price, or for a model the catalog
+    /// does not know, the provider's `unlisted_price`. `None`: the price is unknown.
+    pub price: Option<Price>,
 }
 
 impl RoutedModel {
     /// The price the request is billed at, when the model has one.
-    pub fn price(&self) -> Option<&aihub_core::pricing::Price> {
-        self.info.as_ref()?.price.as_ref()
+    pub fn price(&self) -> Option<&Price> {
+        self.price.as_ref()
+    }
+
+    /// When the model has no price, which price is missing, in the operator's terms (for
+    /// the `model_not_priced` refusal).
+    pub fn missing_price(&self) -> Option<String> {
+        if self.price.is_some() {
+            return None;
+        }
+        Some(match self.info {
+            Some(_) => format!(
+                "the gateway's catalog lists `{}` without a price (the operator can set one \
+                 with the `catalog` key)",
+                self.id
+            ),
+            None => format!(
+                "`{}` is not in the gateway's catalog and `providers.{}.unlisted_price` is \
+                 not set",
+                self.id, self.provider
+            ),
+        })
     }
 }
 
@@ -34,6 +60,16 @@ impl RoutedModel {
 pub struct ModelRouter {
     providers: BTreeMap<String, ProviderSettings>,
     catalog: Catalog,
+}
+
+/// True when `listed` (an entry of a provider's `models`) names the catalog model `info` of
+/// `provider`: by its id, its upstream name, or an alias (alone or after `provider/`).
+fn names_model(listed: &str, provider: &str, info: &ModelInfo) -> bool {
+    let bare = listed
+        .strip_prefix(provider)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(listed);
+    listed == info.id || bare == info.upstream || info.aliases.iter().any(|a| a == bare)
 }
 
 impl ModelRouter {
@@ -47,45 +83,70 @@ impl ModelRouter {
         &self.catalog
     }
 
-    /// Resolves `model` (a catalog id or alias, or `provider/model`), or a 404 in OpenAI's words.
+    /// Resolves `model` (a catalog id or alias, `provider/alias`, or `provider/model` for a
+    /// model the catalog does not know), or a 404 `model_not_found` in OpenAI's words.
+    ///
+    /// A model the catalog does not know is served only by a provider that lists it in
+    /// `models` or sets `allow_unlisted_models`, at the provider's `unlisted_price` (unpriced
+    /// without one); otherwise the 404 tells the operator how to allow it. A dated name the
+    /// catalog does not list is such a model: it is never matched by cutting its date off.
     pub fn resolve(&self, model: &str) -> Result<RoutedModel, Error> {
-        let not_found = || {
+        let not_found = |message: String| {
             Error::NotFound(ErrorDetail {
-                message: format!(
-                    "The model `{model}` does not exist or you do not have access to it."
-                ),
+                message,
                 param: Some("model".into()),
                 code: Some("model_not_found".into()),
                 ..ErrorDetail::default()
             })
         };
-        // A catalog id or alias first; then `provider/model` for any configured provider,
-        // whether or not the catalog lists the model (it then has no price).
-        let (provider, upstream, info) = match self.catalog.get(model) {
-            Some(info) => (
-                info.provider().to_owned(),
-                info.upstream.clone(),
-                Some(info.clone()),
-            ),
-            None => {
-                let (provider, upstream) = model.split_once('/').ok_or_else(not_found)?;
-                if upstream.is_empty() {
-                    return Err(not_found());
-                }
-                (provider.to_owned(), upstream.to_owned(), None)
-            }
+        let no_access = || {
+            not_found(format!(
+                "The model `{model}` does not exist or you do not have access to it."
+            ))
         };
-        let settings = self.providers.get(&provider).ok_or_else(not_found)?;
+        if let Some(info) = self.catalog.get(model) {
+            let provider = info.provider();
+            let settings = self.providers.get(provider).ok_or_else(no_access)?;
+            if let Some(allowed) = &settings.models
+                && !allowed.iter().any(|m| names_model(m, provider, info))
+            {
+                return Err(no_access());
+            }
+            return Ok(RoutedModel {
+                id: format!("{provider}/{}", info.upstream),
+                provider: provider.to_owned(),
+                upstream: info.upstream.clone(),
+                price: info.price.clone(),
+                info: Some(info.clone()),
+            });
+        }
+        let (provider, upstream) = model.split_once('/').ok_or_else(no_access)?;
+        if upstream.is_empty() {
+            return Err(no_access());
+        }
+        let settings = self.providers.get(provider).ok_or_else(no_access)?;
         let id = format!("{provider}/{upstream}");
-        if let Some(allowed) = &settings.models
-            && !allowed.iter().any(|m| *m == upstream || *m == id)
-        {
-            return Err(not_found());
+        let allowed = match &settings.models {
+            Some(listed) => listed.iter().any(|m| *m == upstream || *m == id),
+            None => settings.allow_unlisted_models,
+        };
+        if !allowed {
+            if settings.models.is_some() {
+                return Err(no_access());
+            }
+            return Err(not_found(format!(
+                "The model `{model}` is not in the gateway's catalog, so it has no price and is \
+                 not served. The operator can add it to the catalog (the `catalog` key), list it \
+                 in `providers.{provider}.models`, or serve every model of this provider with \
+                 `providers.{provider}.allow_unlisted_models = true` (billed at \
+                 `providers.{provider}.unlisted_price`)."
+            )));
         }
         Ok(RoutedModel {
-            provider,
-            upstream,
-            info,
+            provider: provider.to_owned(),
+            upstream: upstream.to_owned(),
+            info: None,
+            price: settings.unlisted_price.clone(),
             id,
         })
     }
@@ -101,11 +162,16 @@ impl ModelRouter {
                 .filter(|m| m.provider() == provider);
             for info in listed {
                 if let Some(allowed) = &settings.models
-                    && !allowed.iter().any(|m| *m == info.upstream || *m == info.id)
+                    && !allowed.iter().any(|m| names_model(m, provider, info))
                 {
                     continue;
                 }
-                out.push(describe(&info.id, provider, Some(info)));
+                out.push(describe::model(
+                    &info.id,
+                    provider,
+                    Some(info),
+                    info.price.as_ref(),
+                ));
             }
             for extra in settings.models.iter().flatten() {
                 let id = if extra.starts_with(&format!("{provider}/")) {
@@ -113,49 +179,20 @@ impl ModelRouter {
                 } else {
                     format!("{provider}/{extra}")
                 };
-                if !out.iter().any(|m| m.id == id) {
-                    out.push(describe(&id, provider, self.catalog.get(&id)));
+                if out.iter().any(|m| m.id == id) {
+                    continue;
                 }
+                let info = self.catalog.get(&id);
+                let price = match info {
+                    Some(info) => info.price.as_ref(),
+                    None => settings.unlisted_price.as_ref(),
+                };
+                out.push(describe::model(&id, provider, info, price));
             }
         }
         out
     }
 }
 
-fn describe(id: &str, provider: &str, info: Option<&ModelInfo>) -> Model {
-    let mut extra = serde_json::Map::new();
-    if let Some(info) = info {
-        let mode = match info.mode {
-            ModelMode::Chat => "chat",
-            ModelMode::Embedding => "embedding",
-        };
-        extra.insert("mode".into(), mode.into());
-        extra.insert("context_window".into(), info.context_window.into());
-        extra.insert("max_output_tokens".into(), info.max_output.into());
-        extra.insert("capabilities".into(), json!(info.capabilities));
-        extra.insert("aliases".into(), json!(info.aliases));
-        if let Some(p) = &info.price {
-            extra.insert(
-                "pricing".into(),
-                json!({
-                    "currency": p.currency,
-                    "unit": "per_million_tokens",
-                    "input": p.input.to_string(),
-                    "cached_input": p.cached_input.unwrap_or(p.input).to_string(),
-                    "output": p.output.to_string(),
-                    "as_of": p.as_of,
-                    "source": p.source,
-                }),
-            );
-        } else {
-            extra.insert("pricing".into(), Value::Null);
-        }
-    }
-    Model {
-        id: id.to_owned(),
-        object: "model".into(),
-        created: 0,
-        owned_by: provider.to_owned(),
-        extra,
-    }
-}
+#[cfg(test)]
+mod tests;

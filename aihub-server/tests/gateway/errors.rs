@@ -247,6 +247,8 @@ async fn upstream_failures_are_502_and_504() {
 
 #[tokio::test]
 async fn a_model_name_cannot_steer_the_gemini_request_to_another_path() {
+    // `mock-gemini` serves models the catalog does not know (`allow_unlisted_models`), so
+    // these names get past routing to the adapter, which must refuse them.
     let g = Gateway::start().await;
     let (_, key) = g.user("steer@example.com").await;
     for name in [

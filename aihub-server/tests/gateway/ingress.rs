@@ -75,7 +75,6 @@ async fn cost_is_the_catalog_price_times_the_tokens() {
         .await;
     let p = body["usage"]["prompt_tokens"].as_i64().unwrap();
     let c = body["usage"]["completion_tokens"].as_i64().unwrap();
-    // (A mock scenario suffix would make the model unknown to the catalog, hence unpriced.)
     assert!(p > 0 && c > 0);
     // $0.15 and $0.60 per million = 150 and 600 nano-dollars per token.
     let nanos = p * 150 + c * 600;

@@ -13,7 +13,7 @@ use crate::{Gateway, MASTER, chat};
 
 #[path = "../store/harness.rs"]
 #[allow(dead_code)]
-mod harness;
+pub(crate) mod harness;
 mod integrity;
 
 /// A small chat request whose output is bounded: 8 generated words, `max_tokens` 8.

@@ -12,6 +12,7 @@ mod limits;
 mod pipeline;
 mod rights;
 mod streaming;
+mod unlisted;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -135,7 +136,9 @@ source = "test"
 /// A Free plan without limits, for tests of everything but limits.
 pub const UNLIMITED_FREE: &str = "[plans.free]\nname = \"Free (tests: unlimited)\"\n";
 
-/// Configuration text for a gateway in front of `mock`.
+/// Configuration text for a gateway in front of `mock`. The mock providers serve every model
+/// name (scenario suffixes such as `@latency_ms=600` make names the catalog cannot list), at
+/// the price of the model each imitates.
 pub fn config_text(mock: &MockServer, extra: &str) -> String {
     format!(
         r#"
@@ -150,14 +153,20 @@ pub fn config_text(mock: &MockServer, extra: &str) -> String {
         kind = "openai"
         base_url = "{openai}"
         api_key = "sk-mock"
+        allow_unlisted_models = true
+        unlisted_price = {{ currency = "USD", input = "0.15", cached_input = "0.075", output = "0.60", as_of = "2026-11-22", source = "test: scenario names, priced like gpt-4o-mini" }}
         [providers.mock-anthropic]
         kind = "anthropic"
         base_url = "{anthropic}"
         api_key = "sk-ant-mock"
+        allow_unlisted_models = true
+        unlisted_price = {{ currency = "USD", input = "3", output = "15", as_of = "2026-11-22", source = "test: scenario names, priced like claude-sonnet-4-5" }}
         [providers.mock-gemini]
         kind = "gemini"
         base_url = "{gemini}"
         api_key = "g-mock"
+        allow_unlisted_models = true
+        unlisted_price = {{ currency = "USD", input = "0.30", output = "2.50", as_of = "2026-11-22", source = "test: scenario names, priced like gemini-2.5-flash" }}
         "#,
         master = if extra.contains(WITHOUT_MASTER_KEY) {
             String::new()
@@ -188,7 +197,9 @@ impl Gateway {
     }
 
     /// Starts a gateway on `database_url` (a fresh SQLite file when `None`), with extra
-    /// top-level keys and extra tables (`[plans.*]`, `[limits]`, …).
+    /// top-level keys and extra tables (`[plans.*]`, `[limits]`, `[providers.*]`, …), in
+    /// which `{mock_openai}` and `{mock_anthropic}` stand for the mock upstream's OpenAI and
+    /// Anthropic base URLs.
     pub async fn start_setup(database_url: Option<String>, extra: &str, tables: &str) -> Self {
         let mock = mock_upstream::spawn("127.0.0.1:0".parse().unwrap())
             .await
@@ -197,8 +208,11 @@ impl Gateway {
         let db = database_url
             .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("aihub.db").display()));
         let text = format!(
-            "database_url = \"{db}\"\n{}\n{tables}",
-            config_text(&mock, extra)
+            "database_url = \"{db}\"\n{}\n{}",
+            config_text(&mock, extra),
+            tables
+                .replace("{mock_openai}", &mock.openai_base())
+                .replace("{mock_anthropic}", &mock.anthropic_base()),
         );
         let config = Config::resolve(RawConfig::parse(&text).unwrap(), &|_| None).unwrap();
         let offset = Arc::new(AtomicI64::new(0));

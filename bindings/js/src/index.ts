@@ -79,7 +79,9 @@ export function tokenEncoding(model: string): TokenEncoding {
 
 /**
  * The exact cost of token counts on a catalog model, as a decimal string in the model's
- * price currency; `null` for a model without a price. NotFoundError for an unknown model.
+ * price currency (a long prompt at its tier, a per-request fee once); `null` for a model
+ * whose price is unknown (a free model costs `"0"`). NotFoundError for a model the catalog
+ * does not know, a dated snapshot it does not list included.
  */
 export function estimateCost(model: string, counts: TokenCounts): Cost | null {
   return JSON.parse(call(() => native().estimateCost(model, JSON.stringify(counts)))) as Cost | null;

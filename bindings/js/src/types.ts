@@ -139,7 +139,10 @@ export interface CompletionUsage {
   prompt_tokens_details?: {
     cached_tokens?: number;
     audio_tokens?: number;
+    /** Tokens written to the prompt cache (5-minute and 1-hour writes); an AI Hub extension. */
     cache_write_tokens?: number;
+    /** Of `cache_write_tokens`, those written to Anthropic's 1-hour cache; an AI Hub extension. */
+    cache_write_1h_tokens?: number;
   } | null;
   completion_tokens_details?: {
     reasoning_tokens?: number;
@@ -270,13 +273,35 @@ export interface ModelList {
   data: Model[];
 }
 
-/** Prices per million tokens, as exact decimal strings. */
+/**
+ * The rates of a request whose prompt has more than `above_prompt_tokens` tokens, as exact
+ * decimal strings; an absent cache price falls back to the tier's `input` (`cache_write_1h`
+ * to its `cache_write`).
+ */
+export interface ModelPriceTier {
+  above_prompt_tokens: number;
+  input: string;
+  cached_input?: string | null;
+  cache_write?: string | null;
+  cache_write_1h?: string | null;
+  output: string;
+}
+
+/**
+ * Prices per million tokens, as exact decimal strings. `cached_input` and `cache_write`
+ * default to `input`, `cache_write_1h` to `cache_write`; `per_request` is a fixed amount per
+ * request (not per million). A request whose prompt is longer than a tier's
+ * `above_prompt_tokens` is charged at the last such tier for all its tokens.
+ */
 export interface ModelPrice {
   currency: "USD" | "CNY";
   input: string;
   cached_input?: string | null;
   cache_write?: string | null;
+  cache_write_1h?: string | null;
   output: string;
+  per_request?: string | null;
+  tiers: ModelPriceTier[];
   as_of: string;
   source: string;
 }
@@ -301,12 +326,16 @@ export interface Cost {
   currency: "USD" | "CNY";
 }
 
-/** Token counts for {@link estimateCost}; `promptTokens` includes cached and cache-write tokens. */
+/**
+ * Token counts for {@link estimateCost}; `promptTokens` includes cached and cache-write tokens,
+ * and `cacheWriteTokens` the 1-hour writes `cacheWrite1hTokens`.
+ */
 export interface TokenCounts {
   promptTokens: number;
   completionTokens?: number;
   cachedTokens?: number;
   cacheWriteTokens?: number;
+  cacheWrite1hTokens?: number;
 }
 
 /** The tokenizer a model is counted with, and whether its counts are exact or an estimate. */

@@ -46,7 +46,7 @@ pub fn token_encoding(model: String) -> String {
 #[napi]
 pub fn estimate_cost(model: String, counts: String) -> Result<String> {
     let counts: TokenCounts = from_json_slice(counts.as_bytes()).map_err(|e| to_js(&e))?;
-    let cost = aihub_core::pricing::estimate_cost(Catalog::builtin(), &model, &counts.to_usage())
+    let cost = aihub_core::catalog::estimate_cost(Catalog::builtin(), &model, &counts.to_usage())
         .map_err(|e| to_js(&e))?;
     serde_json::to_string(&cost).map_err(|e| serialize(&e))
 }

@@ -112,6 +112,22 @@ test("estimateCost known values, a model without usage and an unknown model", ()
   assert.throws(() => estimateCost("openai/gpt-4o", { promptTokens: -1 }), BadRequestError);
 });
 
+test("estimateCost prices long prompts at their tier, 1-hour cache writes and dated snapshots", () => {
+  // Gemini 2.5 Pro above 200K prompt tokens: 300 000 x 2.50 + 1000 x 15 = 765 000 per million.
+  assert.deepEqual(estimateCost("gemini/gemini-2.5-pro", { promptTokens: 300_000, completionTokens: 1000 }), { amount: "0.765", currency: "USD" });
+  // Claude Sonnet 4.5: 2000 x 3 + 15 000 x 0.30 + 2000 x 3.75 + 1000 x 6 (1-hour writes) + 1500 x 15 = 46 500.
+  const counts = { promptTokens: 20_000, completionTokens: 1500, cachedTokens: 15_000, cacheWriteTokens: 3000, cacheWrite1hTokens: 1000 };
+  assert.deepEqual(estimateCost("anthropic/claude-sonnet-4-5", counts), { amount: "0.0465", currency: "USD" });
+  // A dated snapshot the catalog lists has its own price; one it does not list is not found.
+  assert.deepEqual(estimateCost("openai/gpt-4o-2024-05-13", { promptTokens: 1000, completionTokens: 100 }), { amount: "0.0065", currency: "USD" });
+  assert.throws(() => estimateCost("openai/gpt-4o-2099-01-01", { promptTokens: 1 }), NotFoundError);
+  // Free is zero; unknown is null.
+  assert.deepEqual(estimateCost("ollama/llama3.2", { promptTokens: 100, completionTokens: 100 }), { amount: "0", currency: "USD" });
+  assert.equal(estimateCost("moonshot/moonshot-v1-8k", { promptTokens: 100 }), null);
+  const tiers = catalogModel("gemini/gemini-2.5-pro").price.tiers;
+  assert.deepEqual(tiers, [{ above_prompt_tokens: 200000, input: "2.50", cached_input: "0.25", cache_write: null, cache_write_1h: null, output: "15.00" }]);
+});
+
 test("estimateCost equals what the gateway bills", async () => {
   const gw = await startGateway();
   const [key] = await gw.newKey();

@@ -100,23 +100,25 @@ pub fn token_encoding(model: &str) -> (&'static str, bool) {
 }
 
 /// The exact cost of a usage on a catalog model, in the currency of its price, or `None`
-/// when the model has no price. An unknown model raises `NotFoundError`.
+/// when the model's price is unknown. An unknown model raises `NotFoundError`.
 #[pyfunction]
-#[pyo3(signature = (model, *, prompt_tokens, completion_tokens, cached_tokens = 0, cache_write_tokens = 0))]
+#[pyo3(signature = (model, *, prompt_tokens, completion_tokens, cached_tokens = 0, cache_write_tokens = 0, cache_write_1h_tokens = 0))]
 pub fn estimate_cost(
     model: &str,
     prompt_tokens: u64,
     completion_tokens: u64,
     cached_tokens: u64,
     cache_write_tokens: u64,
+    cache_write_1h_tokens: u64,
 ) -> PyResult<Option<(Decimal, &'static str)>> {
     let counts = TokenCounts {
         prompt_tokens,
         completion_tokens,
         cached_tokens,
         cache_write_tokens,
+        cache_write_1h_tokens,
     };
-    let cost = aihub_core::pricing::estimate_cost(Catalog::builtin(), model, &counts.to_usage())
+    let cost = aihub_core::catalog::estimate_cost(Catalog::builtin(), model, &counts.to_usage())
         .map_err(|e| to_py_err(&e))?;
     Ok(cost.map(|cost| (cost.amount, cost.currency.code())))
 }

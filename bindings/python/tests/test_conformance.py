@@ -156,6 +156,7 @@ def test_cost_vectors() -> None:
             "completion_tokens": usage.get("completionTokens", 0),
             "cached_tokens": usage.get("cachedTokens", 0),
             "cache_write_tokens": usage.get("cacheWriteTokens", 0),
+            "cache_write_1h_tokens": usage.get("cacheWrite1hTokens", 0),
         }
         want = case["cost"]
         if isinstance(want, dict) and "error" in want:

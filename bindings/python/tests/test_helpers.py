@@ -85,6 +85,40 @@ def test_estimate_cost_known_values() -> None:
         aihub.estimate_cost("nobody/no-model", prompt_tokens=1, completion_tokens=1)
 
 
+def test_estimate_cost_prices_tiers_one_hour_writes_and_snapshots() -> None:
+    # Gemini 2.5 Pro above 200K prompt tokens: 300 000 x 2.50 + 1000 x 15 = 765 000 per million.
+    assert aihub.estimate_cost("gemini/gemini-2.5-pro", prompt_tokens=300_000, completion_tokens=1000) == Decimal("0.765")
+    # Claude Sonnet 4.5: 2000 x 3 + 15 000 x 0.30 + 2000 x 3.75 + 1000 x 6 (1-hour writes) + 1500 x 15 = 46 500.
+    cost = aihub.estimate_cost(
+        "anthropic/claude-sonnet-4-5",
+        prompt_tokens=20_000,
+        completion_tokens=1500,
+        cached_tokens=15_000,
+        cache_write_tokens=3000,
+        cache_write_1h_tokens=1000,
+    )
+    assert cost == Decimal("0.0465")
+    # A dated snapshot the catalog lists has its own price; one it does not list is not found.
+    assert aihub.estimate_cost("openai/gpt-4o-2024-05-13", prompt_tokens=1000, completion_tokens=100) == Decimal("0.0065")
+    with pytest.raises(aihub.NotFoundError):
+        aihub.estimate_cost("openai/gpt-4o-2099-01-01", prompt_tokens=1, completion_tokens=1)
+    # Free is zero; unknown is None.
+    assert aihub.estimate_cost("ollama/llama3.2", prompt_tokens=100, completion_tokens=100) == Decimal(0)
+    assert aihub.estimate_cost("moonshot/moonshot-v1-8k", prompt_tokens=100, completion_tokens=100) is None
+    price = aihub.catalog_model("gemini/gemini-2.5-pro").price  # type: ignore[union-attr]
+    assert price is not None and price.per_request is None
+    tier = price.tiers[0]
+    assert isinstance(tier, aihub.types.ModelPriceTier)
+    assert (tier.above_prompt_tokens, tier.input, tier.cached_input, tier.output) == (
+        200_000,
+        Decimal("2.50"),
+        Decimal("0.25"),
+        Decimal("15.00"),
+    )
+    sonnet = aihub.catalog_model("anthropic/claude-sonnet-4-5").price  # type: ignore[union-attr]
+    assert sonnet is not None and sonnet.cache_write_1h == Decimal("6")
+
+
 def test_estimate_cost_equals_what_the_gateway_bills(gateway_client: aihub.Client, gateway: object) -> None:
     from conftest import Gateway
 

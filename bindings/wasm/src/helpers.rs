@@ -25,7 +25,7 @@ pub fn default_gateway_url() -> String {
 #[wasm_bindgen(js_name = estimateCost)]
 pub fn estimate_cost(model: &str, counts: &str) -> Result<String, JsValue> {
     let counts: TokenCounts = from_json_slice(counts.as_bytes()).map_err(|e| to_js(&e))?;
-    let cost = aihub_core::pricing::estimate_cost(Catalog::builtin(), model, &counts.to_usage())
+    let cost = aihub_core::catalog::estimate_cost(Catalog::builtin(), model, &counts.to_usage())
         .map_err(|e| to_js(&e))?;
     to_json(&cost)
 }

@@ -322,12 +322,20 @@ fn usage(prompt_tokens: u32, reply: &Reply, scenario: &Scenario) -> Value {
         .cache_creation_tokens
         .unwrap_or(0)
         .min(prompt_tokens - read);
-    json!({
+    let mut usage = json!({
         "input_tokens": prompt_tokens - read - written,
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": read,
         "output_tokens": reply.completion_tokens.saturating_add(reply.reasoning_tokens),
-    })
+    });
+    if let Some(hour) = scenario.cache_creation_1h_tokens {
+        let hour = hour.min(written);
+        usage["cache_creation"] = json!({
+            "ephemeral_5m_input_tokens": written - hour,
+            "ephemeral_1h_input_tokens": hour,
+        });
+    }
+    usage
 }
 
 async fn messages_inner(app: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -522,6 +530,14 @@ mod tests {
         assert_eq!(
             usage(40, &reply, &s),
             json!({"input_tokens": 25, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 10, "output_tokens": 8})
+        );
+        let s = Scenario {
+            cache_creation_1h_tokens: Some(2),
+            ..s
+        };
+        assert_eq!(
+            usage(40, &reply, &s)["cache_creation"],
+            json!({"ephemeral_5m_input_tokens": 3, "ephemeral_1h_input_tokens": 2})
         );
     }
 }

@@ -27,6 +27,7 @@ pub const KNOBS: &[&str] = &[
     "content_filter",
     "cached_tokens",
     "cache_creation_tokens",
+    "cache_creation_1h_tokens",
     "reasoning_tokens",
 ];
 
@@ -70,6 +71,9 @@ pub struct Scenario {
     pub cached_tokens: Option<u32>,
     /// Prompt tokens reported as written to the prompt cache (Anthropic).
     pub cache_creation_tokens: Option<u32>,
+    /// Of the cache writes, those reported as written to the 1-hour cache (Anthropic's
+    /// `usage.cache_creation` breakdown, sent only when this is set).
+    pub cache_creation_1h_tokens: Option<u32>,
     /// Reasoning ("thinking") tokens added to the completion.
     pub reasoning_tokens: Option<u32>,
     /// The raw scenario text (header, then model suffix), used to group `fail_times`.
@@ -165,6 +169,9 @@ impl Scenario {
             "content" => self.content = Some(value.to_owned()),
             "cached_tokens" => self.cached_tokens = Some(bounded(key, value)?),
             "cache_creation_tokens" => self.cache_creation_tokens = Some(bounded(key, value)?),
+            "cache_creation_1h_tokens" => {
+                self.cache_creation_1h_tokens = Some(bounded(key, value)?);
+            }
             "reasoning_tokens" => self.reasoning_tokens = Some(bounded(key, value)?),
             _ => return Err(format!("unknown mock knob '{key}'")),
         }

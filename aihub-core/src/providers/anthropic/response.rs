@@ -54,6 +54,18 @@ pub(crate) struct AnthropicUsage {
     cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    /// The cache writes by lifetime; `cache_creation_input_tokens` is their sum.
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+}
+
+/// Anthropic's `usage.cache_creation`: tokens written to the 5-minute and to the 1-hour cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Option<u64>,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl AnthropicUsage {
@@ -74,6 +86,9 @@ impl AnthropicUsage {
             &mut self.cache_read_input_tokens,
             later.cache_read_input_tokens,
         );
+        if later.cache_creation.is_some() {
+            self.cache_creation = later.cache_creation;
+        }
     }
 
     /// True when no count has been reported.
@@ -83,16 +98,30 @@ impl AnthropicUsage {
 
     /// Canonical usage. Anthropic's `input_tokens` excludes cache reads and writes;
     /// OpenAI's `prompt_tokens` includes them, so all three are summed.
-    /// `cached_tokens` is always reported (as OpenAI does); `cache_write_tokens`, an
-    /// extension, only when non-zero.
+    /// `cached_tokens` is always reported (as OpenAI does); `cache_write_tokens` (every
+    /// write) and `cache_write_1h_tokens` (those for an hour), extensions, only when
+    /// non-zero. Writes are `cache_creation_input_tokens`, or the sum of the
+    /// `cache_creation` breakdown when only that is sent.
     pub(crate) fn to_usage(&self) -> Usage {
         let read = self.cache_read_input_tokens.unwrap_or(0);
-        let write = self.cache_creation_input_tokens.unwrap_or(0);
-        let prompt = self.input_tokens.unwrap_or(0) + read + write;
+        let by_lifetime = self.cache_creation.unwrap_or_default();
+        let written_1h = by_lifetime.ephemeral_1h_input_tokens.unwrap_or(0);
+        let write = self.cache_creation_input_tokens.unwrap_or_else(|| {
+            by_lifetime
+                .ephemeral_5m_input_tokens
+                .unwrap_or(0)
+                .saturating_add(written_1h)
+        });
+        let prompt = self
+            .input_tokens
+            .unwrap_or(0)
+            .saturating_add(read)
+            .saturating_add(write);
         let mut usage = Usage::new(prompt, self.output_tokens.unwrap_or(0));
         usage.prompt_tokens_details = Some(PromptTokensDetails {
             cached_tokens: Some(read),
             cache_write_tokens: (write > 0).then_some(write),
+            cache_write_1h_tokens: (written_1h > 0).then_some(written_1h),
             ..PromptTokensDetails::default()
         });
         usage

@@ -194,6 +194,72 @@ fn cache_usage_response() {
 }
 
 #[test]
+fn one_hour_cache_writes_are_reported_apart() {
+    // Anthropic's `cache_creation` splits the writes by lifetime; their sum is
+    // `cache_creation_input_tokens`.
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":50,"cache_creation_input_tokens":3000,"cache_read_input_tokens":6000,"cache_creation":{"ephemeral_5m_input_tokens":2000,"ephemeral_1h_input_tokens":1000},"output_tokens":800}}"#;
+    let usage = adapter()
+        .parse_chat_response(body, "m")
+        .unwrap()
+        .usage
+        .unwrap();
+    assert_eq!(usage.prompt_tokens, 50 + 6000 + 3000);
+    assert_eq!(usage.cached_tokens(), 6000);
+    assert_eq!(usage.cache_write_tokens(), 3000);
+    assert_eq!(usage.cache_write_1h_tokens(), 1000);
+    assert_eq!(
+        serde_json::to_value(&usage.prompt_tokens_details).unwrap(),
+        json!({"cached_tokens": 6000, "cache_write_tokens": 3000, "cache_write_1h_tokens": 1000})
+    );
+
+    // Only the breakdown: the writes are its sum. Only 5-minute writes: no 1-hour count.
+    let body = br#"{"id":"msg_2","type":"message","role":"assistant","content":[],"stop_reason":"end_turn","usage":{"input_tokens":5,"cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":30},"output_tokens":1}}"#;
+    let usage = adapter()
+        .parse_chat_response(body, "m")
+        .unwrap()
+        .usage
+        .unwrap();
+    assert_eq!((usage.prompt_tokens, usage.cache_write_tokens()), (55, 50));
+    assert_eq!(usage.cache_write_1h_tokens(), 30);
+    let body = br#"{"id":"msg_3","type":"message","role":"assistant","content":[],"stop_reason":"end_turn","usage":{"input_tokens":5,"cache_creation_input_tokens":20,"cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":0},"output_tokens":1}}"#;
+    let usage = adapter()
+        .parse_chat_response(body, "m")
+        .unwrap()
+        .usage
+        .unwrap();
+    assert_eq!(usage.cache_write_tokens(), 20);
+    assert_eq!(
+        usage.prompt_tokens_details.unwrap().cache_write_1h_tokens,
+        None
+    );
+}
+
+#[test]
+fn a_stream_keeps_the_one_hour_writes_of_its_message_start() {
+    let sse = concat!(
+        "event: message_start\n",
+        r#"data: {"type":"message_start","message":{"id":"msg_1h","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":40,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"cache_creation":{"ephemeral_5m_input_tokens":60,"ephemeral_1h_input_tokens":40},"output_tokens":1}}}"#,
+        "\n\n",
+        "event: message_delta\n",
+        r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12}}"#,
+        "\n\n",
+        "event: message_stop\n",
+        r#"data: {"type":"message_stop"}"#,
+        "\n\n",
+    );
+    let chunks = decode_sse_text(sse, adapter().stream_state("m")).unwrap();
+    let mut acc = ChatAccumulator::new();
+    for c in &chunks {
+        acc.push(c);
+    }
+    let usage = acc.finish().usage.unwrap();
+    assert_eq!(usage.prompt_tokens, 40 + 2000 + 100);
+    assert_eq!(usage.completion_tokens, 12);
+    assert_eq!(usage.cache_write_tokens(), 100);
+    assert_eq!(usage.cache_write_1h_tokens(), 40);
+}
+
+#[test]
 fn response_without_model_uses_the_requested_one() {
     let body = br#"{"id":"msg_1","type":"message","role":"assistant","content":[],"stop_reason":"refusal","usage":{"input_tokens":3,"output_tokens":0}}"#;
     let c = adapter().parse_chat_response(body, "anthropic/x").unwrap();

@@ -45,12 +45,17 @@ def estimate_cost(
     completion_tokens: int = 0,
     cached_tokens: int = 0,
     cache_write_tokens: int = 0,
+    cache_write_1h_tokens: int = 0,
 ) -> Optional[Decimal]:
     """The exact cost of a usage on a catalog model, as a ``Decimal`` in the model's price currency.
 
-    ``prompt_tokens`` includes ``cached_tokens`` and ``cache_write_tokens``, as OpenAI reports
-    usage. Returns ``None`` for a model without a price; raises ``NotFoundError`` for a model
-    the catalog does not know. The currency is ``catalog_model(model).price.currency``.
+    ``prompt_tokens`` includes ``cached_tokens`` and ``cache_write_tokens``, and
+    ``cache_write_tokens`` includes ``cache_write_1h_tokens`` (the writes to Anthropic's 1-hour
+    cache), as usage is reported. A long prompt is priced at the model's tier for its length,
+    and a per-request fee is added once. Returns ``None`` for a model whose price is unknown
+    (a free model costs ``Decimal("0")``); raises ``NotFoundError`` for a model the catalog
+    does not know, a dated snapshot it does not list included. The currency is
+    ``catalog_model(model).price.currency``.
     """
     result = _aihub.estimate_cost(
         model,
@@ -58,6 +63,7 @@ def estimate_cost(
         completion_tokens=completion_tokens,
         cached_tokens=cached_tokens,
         cache_write_tokens=cache_write_tokens,
+        cache_write_1h_tokens=cache_write_1h_tokens,
     )
     return None if result is None else result[0]
 

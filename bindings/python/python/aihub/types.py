@@ -97,6 +97,9 @@ class PromptTokensDetails(BaseObject):
     cached_tokens: Optional[int]
     audio_tokens: Optional[int]
     cache_write_tokens: Optional[int]
+    """Tokens written to the prompt cache (5-minute and 1-hour writes); an AI Hub extension."""
+    cache_write_1h_tokens: Optional[int]
+    """Of ``cache_write_tokens``, those written to Anthropic's 1-hour cache; an AI Hub extension."""
 
 
 class CompletionTokensDetails(BaseObject):
@@ -282,17 +285,43 @@ class ModelList(BaseObject):
         return len(self._data.get("data") or [])
 
 
+class ModelPriceTier(BaseObject):
+    """The rates of a request whose prompt has more than ``above_prompt_tokens`` tokens.
+
+    An absent cache price falls back to the tier's ``input`` (``cache_write_1h`` to its
+    ``cache_write``).
+    """
+
+    above_prompt_tokens: int
+    input: Decimal
+    cached_input: Optional[Decimal]
+    cache_write: Optional[Decimal]
+    cache_write_1h: Optional[Decimal]
+    output: Decimal
+    _decimals = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output"})
+
+
 class ModelPrice(BaseObject):
-    """Prices per million tokens, exact, in ``currency`` (``USD`` or ``CNY``)."""
+    """Prices per million tokens, exact, in ``currency`` (``USD`` or ``CNY``).
+
+    ``cached_input`` and ``cache_write`` default to ``input``, ``cache_write_1h`` to
+    ``cache_write``. ``per_request`` is a fixed amount per request (not per million tokens).
+    A request whose prompt is longer than a tier's ``above_prompt_tokens`` is charged at the
+    last such tier for all its tokens.
+    """
 
     currency: str
     input: Decimal
     cached_input: Optional[Decimal]
     cache_write: Optional[Decimal]
+    cache_write_1h: Optional[Decimal]
     output: Decimal
+    per_request: Optional[Decimal]
+    tiers: List[ModelPriceTier]
     as_of: str
     source: str
-    _decimals = frozenset({"input", "cached_input", "cache_write", "output"})
+    _nested = _nest(tiers=(True, ModelPriceTier))
+    _decimals = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output", "per_request"})
 
 
 class ModelCapabilities(BaseObject):
@@ -345,5 +374,6 @@ __all__ = [
     "ModelInfo",
     "ModelList",
     "ModelPrice",
+    "ModelPriceTier",
     "PromptTokensDetails",
 ]

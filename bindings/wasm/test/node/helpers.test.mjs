@@ -66,6 +66,16 @@ test("estimateCost of an unknown model is a NotFoundError", () => {
   assert.throws(() => slim.estimateCost("nosuch/model", { promptTokens: 1 }), slim.NotFoundError);
 });
 
+test("estimateCost prices long prompts at their tier and 1-hour cache writes", () => {
+  // Gemini 2.5 Pro above 200K prompt tokens: 300 000 x 2.50 + 1000 x 15 = 765 000 per million.
+  assert.deepEqual(slim.estimateCost("gemini/gemini-2.5-pro", { promptTokens: 300_000, completionTokens: 1000 }), { amount: "0.765", currency: "USD" });
+  // 2000 x 3 + 15 000 x 0.30 + 2000 x 3.75 + 1000 x 6 (1-hour writes) + 1500 x 15 = 46 500.
+  const counts = { promptTokens: 20_000, completionTokens: 1500, cachedTokens: 15_000, cacheWriteTokens: 3000, cacheWrite1hTokens: 1000 };
+  assert.deepEqual(slim.estimateCost("anthropic/claude-sonnet-4-5", counts), { amount: "0.0465", currency: "USD" });
+  assert.throws(() => slim.estimateCost("openai/gpt-4o-2099-01-01", { promptTokens: 1 }), slim.NotFoundError);
+  assert.equal(slim.catalogModel("gemini/gemini-2.5-pro").price.tiers[0].above_prompt_tokens, 200000);
+});
+
 test("catalog and catalogModel", () => {
   const all = slim.catalog();
   assert.ok(all.length > 20);
