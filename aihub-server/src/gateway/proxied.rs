@@ -90,13 +90,22 @@ impl Proxied {
         }
     }
 
+    /// What a request whose task failed (panicked) is billed: the counted prompt, estimated,
+    /// at the model's price. Its ticket is settled with it and its record shows it.
+    fn failed_usage(&self) -> (Usage, Option<Money>) {
+        let usage = Usage::new(self.prompt_tokens, 0);
+        let cost = self.cost(&usage);
+        (usage, cost)
+    }
+
     /// Asks the limiter for this request's worst case: the counted prompt with its margin,
-    /// and at most `max_output` produced.
+    /// and at most `max_output` produced. The ticket, if its request's task fails before
+    /// settling it, is settled with [`failed_usage`](Self::failed_usage).
     pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
         let prompt = prompt_reservation(self.prompt_tokens);
         let worst_cost = self.model.price().map(|p| p.estimate(prompt, max_output));
         let missing_price = self.model.missing_price();
-        state
+        let mut ticket = state
             .limits
             .admit(&Ask {
                 id: &self.id,
@@ -108,7 +117,10 @@ impl Proxied {
                 worst_cost,
                 missing_price: missing_price.as_deref(),
             })
-            .await
+            .await?;
+        let (usage, cost) = self.failed_usage();
+        ticket.bill_if_dropped(usage.prompt_tokens, cost);
+        Ok(ticket)
     }
 
     /// The output tokens to reserve per choice: the request's own limit; without one,
@@ -197,8 +209,8 @@ impl Proxied {
 /// If the work panics before it wrote the request's record, the record is written here:
 /// status 500, `gateway_error`, the counted prompt as estimated usage at the model's price (the
 /// upstream may have been called and may bill). A gateway bug therefore never leaves an
-/// admitted request unrecorded; the ticket, dropped with the work, releases its reservations
-/// and slot. The handle yields `None` after a panic.
+/// admitted request unrecorded; the ticket, dropped with the work, is settled with the same
+/// usage and releases its slot. The handle yields `None` after a panic.
 pub fn spawn_guarded<F>(state: &AppState, guard: Proxied, work: F) -> JoinHandle<Option<F::Output>>
 where
     F: Future + Send + 'static,
@@ -211,8 +223,7 @@ where
             Err(_) => {
                 tracing::error!(request_id = %guard.id, "request task panicked");
                 if !guard.recorded.swap(true, Ordering::AcqRel) {
-                    let usage = Usage::new(guard.prompt_tokens, 0);
-                    let cost = guard.cost(&usage);
+                    let (usage, cost) = guard.failed_usage();
                     let record = guard.record(
                         guard_state.now_ms(),
                         cost,

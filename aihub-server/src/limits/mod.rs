@@ -99,7 +99,8 @@ struct Reserved {
 /// An admitted request's reservations, to be settled when it ends.
 ///
 /// A drop guard: a ticket dropped without [`Limiter::settle`] (a panic, an early return, a
-/// cancelled future) releases its reservations and concurrency slot in the background.
+/// cancelled future) releases its reservations and concurrency slot in the background,
+/// settled with what [`Ticket::bill_if_dropped`] set (nothing by default).
 pub struct Ticket {
     id: String,
     /// False when the backend failed and the configuration let the request through; its
@@ -117,6 +118,9 @@ pub struct Ticket {
     admitted_at: Instant,
     /// Who releases the ticket if it is dropped unsettled; `None` once settled.
     guard: Option<Limiter>,
+    /// What a ticket dropped unsettled is settled with: tokens and cost (nothing unless
+    /// [`Ticket::bill_if_dropped`] said otherwise).
+    if_dropped: (u64, Option<Money>),
 }
 
 /// The gateway's limit enforcement: one per process.
@@ -427,6 +431,7 @@ impl Limiter {
                 admitted_ms: ask.now_ms,
                 admitted_at: Instant::now(),
                 guard: Some(self.clone()),
+                if_dropped: (0, None),
             }),
             Admit::RateLimited {
                 index,
@@ -503,6 +508,13 @@ impl std::fmt::Debug for Ticket {
 }
 
 impl Ticket {
+    /// What this ticket is settled with if it is dropped unsettled (a panic in the request's
+    /// task): the request path sets the usage its record would then show, so that the
+    /// counters and the record agree.
+    pub fn bill_if_dropped(&mut self, tokens: u64, cost: Option<Money>) {
+        self.if_dropped = (tokens, cost);
+    }
+
     /// A ticket that reserved nothing; `spends` are the counters its use is added to when
     /// it is settled.
     fn unchecked(ask: &Ask<'_>, spends: Vec<Reserved>) -> Self {
@@ -517,6 +529,7 @@ impl Ticket {
             admitted_ms: ask.now_ms,
             admitted_at: Instant::now(),
             guard: None,
+            if_dropped: (0, None),
         }
     }
 }

@@ -220,8 +220,9 @@ impl Limiter {
 
 impl Drop for Ticket {
     /// A ticket dropped unsettled (a panic, an early return, a cancelled future) releases its
-    /// reservations and concurrency slot at once, in the background, as a settlement with no
-    /// usage. A settled ticket does nothing here.
+    /// reservations and concurrency slot at once, in the background, as a settlement with the
+    /// usage [`Ticket::bill_if_dropped`] set (none by default). A settled ticket does nothing
+    /// here.
     fn drop(&mut self) {
         let Some(limiter) = self.guard.take() else {
             return;
@@ -241,7 +242,9 @@ impl Drop for Ticket {
             admitted_ms: self.admitted_ms,
             admitted_at: self.admitted_at,
             guard: None,
+            if_dropped: (0, None),
         };
-        limiter.settle_detached(ticket, 0, None, now_ms);
+        let (tokens, cost) = self.if_dropped;
+        limiter.settle_detached(ticket, tokens, cost, now_ms);
     }
 }

@@ -138,6 +138,30 @@ async fn a_dropped_ticket_frees_its_slot_at_once(redis: bool) {
         .await;
 }
 
+async fn a_dropped_ticket_is_settled_with_what_the_request_path_said_it_cost(redis: bool) {
+    let s = setup("[plans.free]\nname = \"Free\"\n", redis).await;
+    s.key_budget(Some(10), None).await;
+    // A request whose task panicked: its ticket is dropped unsettled, and its record bills
+    // 8 nano-dollars; the ticket must be settled with the same, not released with nothing.
+    let mut first = s.admit(usd(4)).await.unwrap();
+    first.bill_if_dropped(100, usd(8));
+    drop(first);
+    assert!(s.limiter.drain(Duration::from_secs(5)).await);
+    // 8 of 10 spent: a request that could cost 4 no longer fits; one of 2 still does.
+    let refused = s
+        .admit(usd(4))
+        .await
+        .expect_err("8 + 4 is over the budget of 10");
+    assert_eq!(
+        refused.error.0.detail().limit.as_deref(),
+        Some("budget.api_key.monthly")
+    );
+    let fits = s.admit(usd(2)).await.unwrap();
+    s.limiter
+        .settle(fits, 0, None, crate::timeutil::now_ms())
+        .await;
+}
+
 async fn a_keys_own_concurrency_cap_only_tightens_the_plans(redis: bool) {
     let mut s = setup("[plans.free]\nmax_concurrent = 1\nrpm = 2\n", redis).await;
     s.key.limits.max_concurrent = Some(5);
@@ -428,6 +452,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_dropped_ticket_frees_its_slot_at_once,
+    a_dropped_ticket_is_settled_with_what_the_request_path_said_it_cost,
     a_keys_own_concurrency_cap_only_tightens_the_plans,
     an_unpriced_request_is_refused_to_a_caller_with_a_hard_money_limit,
     a_renewed_ticket_keeps_its_slot_past_the_lease,
