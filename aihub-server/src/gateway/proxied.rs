@@ -18,15 +18,16 @@ use crate::routing::RoutedModel;
 use crate::state::AppState;
 use crate::store::UsageRecord;
 
-/// A request the pipeline admitted or is about to: everything its record needs.
+/// A request the pipeline admitted or is about to: everything its record needs. Cheap to
+/// clone: the caller and the model are shared.
 #[derive(Debug, Clone)]
 pub struct Proxied {
     /// Gateway request id (also sent as `x-request-id`).
     pub id: String,
     /// The caller.
-    pub caller: KeyAuth,
+    pub caller: Arc<KeyAuth>,
     /// The model that serves it, resolved once.
-    pub model: RoutedModel,
+    pub model: Arc<RoutedModel>,
     /// Arrival, unix ms.
     pub started_ms: i64,
     /// Streamed or not.
@@ -81,8 +82,8 @@ impl Proxied {
     ) -> Self {
         Self {
             id,
-            caller,
-            model,
+            caller: Arc::new(caller),
+            model: Arc::new(model),
             started_ms,
             stream,
             prompt_tokens,
