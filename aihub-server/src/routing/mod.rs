@@ -23,21 +23,24 @@ pub struct RoutedModel {
     pub upstream: String,
     /// The catalog entry, when the model is listed (prices, limits).
     pub info: Option<ModelInfo>,
-    /// What the request is billed at: the catalog entry's price, or for a model the catalog
-    /// does not know, the provider's `unlisted_price`. `None`: the price is unknown.
-    pub price: Option<Price>,
+    /// For a model the catalog does not know, the provider's `unlisted_price`.
+    pub unlisted_price: Option<Price>,
 }
 
 impl RoutedModel {
-    /// The price the request is billed at, when the model has one.
+    /// What the request is billed at: the catalog entry's price, or for a model the catalog
+    /// does not know, the provider's `unlisted_price`. `None`: the price is unknown.
     pub fn price(&self) -> Option<&Price> {
-        self.price.as_ref()
+        match &self.info {
+            Some(info) => info.price.as_ref(),
+            None => self.unlisted_price.as_ref(),
+        }
     }
 
     /// When the model has no price, which price is missing, in the operator's terms (for
     /// the `model_not_priced` refusal).
     pub fn missing_price(&self) -> Option<String> {
-        if self.price.is_some() {
+        if self.price().is_some() {
             return None;
         }
         Some(match self.info {
@@ -116,7 +119,7 @@ impl ModelRouter {
                 id: format!("{provider}/{}", info.upstream),
                 provider: provider.to_owned(),
                 upstream: info.upstream.clone(),
-                price: info.price.clone(),
+                unlisted_price: None,
                 info: Some(info.clone()),
             });
         }
@@ -146,7 +149,7 @@ impl ModelRouter {
             provider: provider.to_owned(),
             upstream: upstream.to_owned(),
             info: None,
-            price: settings.unlisted_price.clone(),
+            unlisted_price: settings.unlisted_price.clone(),
             id,
         })
     }
