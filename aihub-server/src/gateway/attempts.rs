@@ -49,7 +49,9 @@ where
             request_id: Some(proxied.id.clone()),
             timeout: Some(state.config.upstream_timeout),
         };
-        let (result, info) = attempt(options).await;
+        // Boxed: the provider call's future is large, and the request's own future (moved
+        // into its task) stays small when it holds only a pointer to it.
+        let (result, info) = Box::pin(attempt(options)).await;
         attempts.last = Some(info);
         let error = match result {
             Ok(value) => return (Ok(value), attempts),

@@ -154,14 +154,14 @@ async fn complete(
     let provider = proxied.model.provider.clone();
     let upstream = proxied.model.upstream.clone();
     let client = state.client.clone();
-    let calls = attempts::run(&state, &proxied, |options| {
+    let calls = Box::pin(attempts::run(&state, &proxied, |options| {
         let (client, provider, upstream, request) = (&client, &provider, &upstream, &request);
         async move {
             client
                 .attempt_chat(provider, upstream, request, &options)
                 .await
         }
-    });
+    }));
     let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
     let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
     let (mut usage, estimated) = match &result {

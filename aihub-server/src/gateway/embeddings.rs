@@ -54,14 +54,14 @@ pub async fn embeddings(
         let state = task_state;
         let (provider, upstream) = (&proxied.model.provider, &proxied.model.upstream);
         let client = &state.client;
-        let calls = attempts::run(&state, &proxied, |options| {
+        let calls = Box::pin(attempts::run(&state, &proxied, |options| {
             let request = &request;
             async move {
                 client
                     .attempt_embeddings(provider, upstream, request, &options)
                     .await
             }
-        });
+        }));
         let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
         let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
         let (usage, estimated) = match &result {

@@ -218,6 +218,8 @@ where
     F::Output: Send + 'static,
 {
     let guard_state = state.clone();
+    // Boxed once here, so that spawning moves a pointer rather than the whole request future.
+    let work = Box::pin(work);
     state.tasks.spawn(async move {
         match AssertUnwindSafe(work).catch_unwind().await {
             Ok(out) => Some(out),
@@ -248,21 +250,24 @@ where
 
 /// Runs `work` while keeping `ticket`'s reservations and slot alive: every
 /// `Limiter::renew_every` (a third of `limits.lease_secs`) the lease is renewed, so a request
-/// that runs longer than its lease never lets more requests in.
-pub async fn renewing<F: std::future::Future>(
+/// that runs longer than its lease never lets more requests in. `work` is boxed by the
+/// caller (`Unpin`): an async function keeps its arguments for its whole life, so a large
+/// future passed by value would be stored twice in every request's future.
+pub async fn renewing<F: Future + Unpin>(
     state: &AppState,
     request_id: &str,
     ticket: &Ticket,
-    work: F,
+    mut work: F,
 ) -> F::Output {
     let every = state.limits.renew_every();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    let mut work = std::pin::pin!(work);
     loop {
         tokio::select! {
             out = &mut work => return out,
             _ = tick.tick() => {
-                if !state.limits.renew(ticket, state.now_ms()).await {
+                // Boxed: renewing is rare, and its backend call's future would otherwise
+                // make every request's future larger.
+                if !Box::pin(state.limits.renew(ticket, state.now_ms())).await {
                     tracing::warn!(request_id, "could not renew a running request's reservation");
                 }
             }

@@ -146,14 +146,14 @@ async fn relay(
         ttft_ms: None,
         identity: None,
     };
-    let calls = attempts::run(&state, &relay.proxied, |options| {
+    let calls = Box::pin(attempts::run(&state, &relay.proxied, |options| {
         let (client, provider, upstream, request) = (&client, &provider, &upstream, &request);
         async move {
             client
                 .attempt_chat_stream(provider, upstream, request, &options)
                 .await
         }
-    });
+    }));
     let Some(ticket_ref) = relay.ticket.as_ref() else {
         return;
     };

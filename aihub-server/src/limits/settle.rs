@@ -31,32 +31,31 @@ impl Limiter {
     /// in the background, retried until the backend answers (for up to `limits.lease`; after
     /// that its usage record counts when the counters are next seeded).
     pub async fn settle(&self, mut ticket: Ticket, tokens: u64, cost: Option<Money>, now_ms: i64) {
-        ticket.guard = None;
         if !ticket.checked && ticket.spends.is_empty() {
+            ticket.guard = None;
             return;
         }
         let settlement = self.settlement(&ticket, tokens, cost, now_ms);
         if !ticket.checked {
+            ticket.guard = None;
             let this = self.clone();
             self.0
                 .tasks
                 .spawn(async move { this.retry_settle(ticket, settlement, None).await });
             return;
         }
-        // In a task of its own, awaited: a caller cancelled while waiting (its client went
-        // away) does not cancel the settlement.
-        let this = self.clone();
-        let settling = self
-            .0
-            .tasks
-            .spawn(async move { this.settle_checked(ticket, settlement).await });
-        if let Some(settling) = settling {
-            let _ = settling.await;
-        }
+        // Awaited here, with the ticket's drop guard still armed and told what to settle
+        // with: if this future is dropped before the backend answered, the ticket settles
+        // itself in the background with the same usage (settlements are idempotent by
+        // request id, so a settlement that did reach the backend is not counted twice).
+        ticket.if_dropped = (tokens, cost);
+        self.settle_checked(ticket, settlement).await;
     }
 
-    async fn settle_checked(&self, ticket: Ticket, settlement: Settlement) {
-        match self.0.backend.settle(&settlement).await {
+    async fn settle_checked(&self, mut ticket: Ticket, settlement: Settlement) {
+        let result = self.0.backend.settle(&settlement).await;
+        ticket.guard = None;
+        match result {
             Ok(states) => {
                 self.check_soft_limits(&ticket, &states, settlement.now_ms)
                     .await;
