@@ -203,7 +203,9 @@ impl IntoResponse for ApiError {
         let e = self.0;
         let status = match e.code() {
             // The gateway's own dependencies, not an upstream: the caller may retry shortly.
-            Some("database_unavailable" | "limits_unavailable") => StatusCode::SERVICE_UNAVAILABLE,
+            Some("database_unavailable" | "limits_unavailable" | "deployments_unavailable") => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
         let mut response = (status, axum::Json(e.to_openai_json())).into_response();

@@ -30,6 +30,9 @@ pub struct Services {
     pub store: Store,
     /// Model name → provider.
     pub models: ModelRouter,
+    /// Model groups and their deployments (a name that is not a group is its catalog
+    /// model, served alone).
+    pub router: crate::routing::Router,
     /// aihub-core's client in direct mode over the configured providers.
     pub client: Client,
     /// Durable usage recording.
@@ -119,12 +122,14 @@ impl AppState {
         let (usage, task) = UsageWriter::start(store.clone(), spill).await;
         let limits = Limiter::start(&config, store.clone()).await?;
         let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());
+        let router = crate::routing::Router::new(&config, models.clone())?;
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
         let tasks = Tasks::new();
         let state = Self(Arc::new(Services {
             config,
             store,
             models,
+            router,
             client,
             usage,
             limits,

@@ -128,10 +128,28 @@ impl Client {
         request: &ChatCompletionRequest,
         options: &AttemptOptions,
     ) -> (Result<ChatCompletion>, AttemptInfo) {
+        match self.attempt_adapter(provider) {
+            Ok(adapter) => {
+                Box::pin(self.attempt_chat_on(adapter, upstream, request, options)).await
+            }
+            Err(e) => (Err(e), AttemptInfo::new(provider, upstream, options.number)),
+        }
+    }
+
+    /// [`attempt_chat`](Self::attempt_chat) through `adapter`, which need not be one of this
+    /// client's own (a gateway deployment with a credential of its own); the client's HTTP
+    /// connections, timeouts and limits are used.
+    pub async fn attempt_chat_on(
+        &self,
+        adapter: &Adapter,
+        upstream: &str,
+        request: &ChatCompletionRequest,
+        options: &AttemptOptions,
+    ) -> (Result<ChatCompletion>, AttemptInfo) {
+        let provider = adapter.config().id.as_str();
         let mut info = AttemptInfo::new(provider, upstream, options.number);
         let timer = Timer::start();
         let result = async {
-            let adapter = self.attempt_adapter(provider)?;
             let mut request = request.clone();
             request.stream = None;
             request.stream_options = None;
@@ -157,10 +175,27 @@ impl Client {
         request: &ChatCompletionRequest,
         options: &AttemptOptions,
     ) -> (Result<ChatStream>, AttemptInfo) {
+        match self.attempt_adapter(provider) {
+            Ok(adapter) => {
+                Box::pin(self.attempt_chat_stream_on(adapter, upstream, request, options)).await
+            }
+            Err(e) => (Err(e), AttemptInfo::new(provider, upstream, options.number)),
+        }
+    }
+
+    /// [`attempt_chat_stream`](Self::attempt_chat_stream) through `adapter` (see
+    /// [`attempt_chat_on`](Self::attempt_chat_on)).
+    pub async fn attempt_chat_stream_on(
+        &self,
+        adapter: &Adapter,
+        upstream: &str,
+        request: &ChatCompletionRequest,
+        options: &AttemptOptions,
+    ) -> (Result<ChatStream>, AttemptInfo) {
+        let provider = adapter.config().id.as_str();
         let mut info = AttemptInfo::new(provider, upstream, options.number);
         let timer = Timer::start();
         let result = async {
-            let adapter = self.attempt_adapter(provider)?;
             let mut request = request.clone();
             request.stream = Some(true);
             let http = adapter.chat_request(&request, upstream)?;
@@ -182,10 +217,27 @@ impl Client {
         request: &EmbeddingRequest,
         options: &AttemptOptions,
     ) -> (Result<EmbeddingResponse>, AttemptInfo) {
+        match self.attempt_adapter(provider) {
+            Ok(adapter) => {
+                Box::pin(self.attempt_embeddings_on(adapter, upstream, request, options)).await
+            }
+            Err(e) => (Err(e), AttemptInfo::new(provider, upstream, options.number)),
+        }
+    }
+
+    /// [`attempt_embeddings`](Self::attempt_embeddings) through `adapter` (see
+    /// [`attempt_chat_on`](Self::attempt_chat_on)).
+    pub async fn attempt_embeddings_on(
+        &self,
+        adapter: &Adapter,
+        upstream: &str,
+        request: &EmbeddingRequest,
+        options: &AttemptOptions,
+    ) -> (Result<EmbeddingResponse>, AttemptInfo) {
+        let provider = adapter.config().id.as_str();
         let mut info = AttemptInfo::new(provider, upstream, options.number);
         let timer = Timer::start();
         let result = async {
-            let adapter = self.attempt_adapter(provider)?;
             let http = adapter.embeddings_request(request, upstream)?;
             let response = self.send_attempt(adapter, http, options, false, &mut info, timer);
             let response = response.await?;

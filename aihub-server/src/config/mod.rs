@@ -5,6 +5,7 @@
 mod limits;
 mod raw;
 mod redact;
+mod routing;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +20,10 @@ pub use limits::{
     Alerts, Billing, LimitSettings, OnBackendError, Plan, builtin_plans, parse_currency,
 };
 pub use raw::{RawAlerts, RawBilling, RawConfig, RawLimits, RawPlan, RawProvider};
+pub use routing::{
+    BreakerSettings, DeploymentSettings, GroupSettings, RawBreaker, RawDeployment, RawGroup,
+    RawRouting, RoutingSettings, Strategy, WhenAllOpen,
+};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -75,6 +80,8 @@ pub struct Config {
     pub alerts: Alerts,
     /// Which browser origins may call the gateway.
     pub cors: CorsOrigins,
+    /// Model groups, deployments, retries, fallbacks and breakers.
+    pub routing: RoutingSettings,
 }
 
 /// Browser origins allowed to call the gateway cross-origin (CORS).
@@ -198,6 +205,9 @@ impl Config {
                 "redis_url: expected redis://host:port or rediss://…".into(),
             ));
         }
+        let upstream_max_retries = raw.upstream_max_retries.unwrap_or(2);
+        let routing =
+            routing::resolve_routing(&raw.routing, &providers, upstream_max_retries, env)?;
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
         Ok(Self {
             listen,
@@ -209,7 +219,7 @@ impl Config {
             upstream_read_timeout: secs(raw.upstream_read_timeout_secs, 120),
             upstream_connect_timeout: secs(raw.upstream_connect_timeout_secs, 10),
             upstream_stream_timeout: secs(raw.upstream_stream_timeout_secs, 3600),
-            upstream_max_retries: raw.upstream_max_retries.unwrap_or(2),
+            upstream_max_retries,
             session_ttl: Duration::from_secs(raw.session_ttl_hours.unwrap_or(24 * 7) * 3600),
             key_cache_ttl: secs(raw.key_cache_secs, 5),
             shutdown_grace: secs(raw.shutdown_grace_secs, 25),
@@ -220,6 +230,7 @@ impl Config {
             billing,
             alerts,
             cors,
+            routing,
         })
     }
 }

@@ -60,6 +60,9 @@ pub struct RawConfig {
     /// `[alerts]`: where budget alerts go.
     #[serde(default)]
     pub alerts: RawAlerts,
+    /// `[routing]`: model groups, deployments, retries, fallbacks and breakers.
+    #[serde(default)]
+    pub routing: super::routing::RawRouting,
 }
 
 /// `[plans.ID]`. An omitted limit is unlimited.
@@ -158,7 +161,8 @@ impl RawConfig {
     /// a table, named `AIHUB_` and the key's path in capitals with `_` between the parts
     /// (`AIHUB_LISTEN`, `AIHUB_LIMITS_LEASE_SECS`, `AIHUB_ALERTS_WEBHOOK_URL`).
     /// `AIHUB_CORS_ALLOWED_ORIGINS` is comma-separated. Tables have none: `[providers.*]`
-    /// (whose keys come from `api_key_env`), `[plans.*]` and `[billing.exchange_rates]`.
+    /// (whose keys come from `api_key_env`), `[plans.*]`, `[billing.exchange_rates]` and
+    /// `[routing.groups.*]` (whose deployments' keys come from `api_key_env` or `api_key_file`).
     /// An empty variable counts as unset.
     pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let get = |name: &str| env(name).filter(|v| !v.is_empty());
@@ -205,6 +209,14 @@ impl RawConfig {
             "AIHUB_LIMITS_DEFAULT_PLAN" => self.limits.default_plan,
             "AIHUB_BILLING_CURRENCY" => self.billing.currency,
             "AIHUB_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url,
+            "AIHUB_ROUTING_MAX_ATTEMPTS" => self.routing.max_attempts,
+            "AIHUB_ROUTING_MAX_RETRY_WAIT_SECS" => self.routing.max_retry_wait_secs,
+            "AIHUB_ROUTING_WHEN_ALL_OPEN" => self.routing.when_all_open,
+            "AIHUB_ROUTING_FIRST_TOKEN_TIMEOUT_MS" => self.routing.first_token_timeout_ms,
+            "AIHUB_ROUTING_BREAKER_WINDOW_SECS" => self.routing.breaker.window_secs,
+            "AIHUB_ROUTING_BREAKER_MIN_REQUESTS" => self.routing.breaker.min_requests,
+            "AIHUB_ROUTING_BREAKER_FAILURE_PERCENT" => self.routing.breaker.failure_percent,
+            "AIHUB_ROUTING_BREAKER_COOLDOWN_SECS" => self.routing.breaker.cooldown_secs,
         }
         if let Some(v) = get("AIHUB_CORS_ALLOWED_ORIGINS") {
             self.cors_allowed_origins = v

@@ -336,14 +336,23 @@ fn keys_of(table_header: &str) -> Vec<String> {
 fn every_key_that_is_not_a_table_has_an_environment_variable() {
     let mut paths = Vec::new();
     for key in keys_of("") {
-        if !["providers", "plans", "limits", "billing", "alerts"].contains(&key.as_str()) {
+        if ![
+            "providers",
+            "plans",
+            "limits",
+            "billing",
+            "alerts",
+            "routing",
+        ]
+        .contains(&key.as_str())
+        {
             paths.push(key);
         }
     }
-    for section in ["limits", "billing", "alerts"] {
+    for section in ["limits", "billing", "alerts", "routing", "routing.breaker"] {
         for key in keys_of(&format!("[{section}]")) {
-            if key != "exchange_rates" {
-                paths.push(format!("{section}_{key}"));
+            if !["exchange_rates", "groups", "breaker"].contains(&key.as_str()) {
+                paths.push(format!("{}_{key}", section.replace('.', "_")));
             }
         }
     }

@@ -23,16 +23,18 @@ pub enum ChatAnswer {
 }
 
 /// Request fields that would change what the upstream charges, and what the gateway does
-/// with them: OpenRouter's routing fields must not reach an upstream that would fall back
-/// to models the gateway did not price; OpenAI's non-default service tiers are billed at
-/// other prices than the catalog's.
-fn refuse_price_changing_fields(request: &ChatCompletionRequest) -> Result<(), ApiError> {
-    for field in ["models", "route", "fallbacks", "provider"] {
+/// with them: OpenRouter's `route` and `provider` must not reach an upstream that would fall
+/// back to models the gateway did not price; OpenAI's non-default service tiers are billed at
+/// other prices than the catalog's. A `fallbacks` or `models` list is the gateway's own:
+/// taken out of the request (never forwarded) and returned, to be tried after `model`.
+fn take_routing_fields(request: &mut ChatCompletionRequest) -> Result<Vec<String>, ApiError> {
+    for field in ["route", "provider"] {
         if request.extra.contains_key(field) {
             return Err(ApiError::bad_request(
                 format!(
-                    "'{field}' is not supported by this gateway yet: it would let the upstream \
-                     serve (and bill) models the gateway did not choose. Name one model in 'model'."
+                    "'{field}' is not supported by this gateway: it would let the upstream \
+                     serve (and bill) models the gateway did not choose. Name the model in \
+                     'model' and others to try in 'fallbacks'."
                 ),
                 field,
             ));
@@ -50,16 +52,56 @@ fn refuse_price_changing_fields(request: &ChatCompletionRequest) -> Result<(), A
             ));
         }
     }
-    Ok(())
+    let mut fallbacks = Vec::new();
+    for field in ["models", "fallbacks"] {
+        let Some(value) = request.extra.remove(field) else {
+            continue;
+        };
+        let names = value
+            .as_array()
+            .filter(|a| a.len() <= 16)
+            .and_then(|a| {
+                a.iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    format!("'{field}' must be a list of at most 16 model names"),
+                    field,
+                )
+            })?;
+        for name in names {
+            if name != request.model && !fallbacks.contains(&name) {
+                fallbacks.push(name);
+            }
+        }
+    }
+    Ok(fallbacks)
 }
 
 /// Providers whose API requires `max_tokens`: the gateway sends the same default that the
 /// reservation assumed.
-fn requires_max_tokens(state: &AppState, provider: &str) -> bool {
-    state
-        .client
-        .adapter(provider)
-        .is_some_and(aihub_core::providers::Adapter::requires_max_tokens)
+fn requires_max_tokens(adapter: &aihub_core::providers::Adapter) -> bool {
+    adapter.requires_max_tokens()
+}
+
+/// The deployment of `group` whose worst case is dearest (the request is admitted for it,
+/// so that every deployment of its group fits the reservation); unpriced ones only when
+/// no deployment is priced.
+pub(super) fn dearest(
+    group: &crate::routing::Group,
+    worst: impl Fn(&crate::routing::RoutedModel) -> Option<aihub_core::pricing::Money>,
+) -> Option<Arc<crate::routing::RoutedModel>> {
+    let live = group.deployments.iter().filter(|d| d.enabled);
+    let priced = live
+        .clone()
+        .filter_map(|d| worst(&d.model).map(|w| (w, d)))
+        .max_by(|(a, _), (b, _)| a.amount.cmp(&b.amount));
+    match priced {
+        Some((_, d)) => Some(d.model.clone()),
+        None => live.map(|d| d.model.clone()).next(),
+    }
 }
 
 /// Runs one chat request through the pipeline.
@@ -70,8 +112,19 @@ pub async fn chat(
 ) -> Result<ChatAnswer, Failure> {
     let started_ms = state.now_ms();
     request.validate()?;
-    refuse_price_changing_fields(&request)?;
-    let model = state.models.resolve(&request.model)?;
+    let fallbacks = take_routing_fields(&mut request)?;
+    let group = state.router.group(&request.model)?;
+    let output_limit = request.output_limit();
+    // Deployments ranked by price on a fixed basis (the prompt is not counted yet).
+    let basis = u64::from(output_limit.unwrap_or(1000).max(1));
+    let reserve_for =
+        |model: &crate::routing::RoutedModel| model.price().map(|p| p.estimate(1000, basis));
+    let model = dearest(&group, reserve_for).ok_or_else(|| {
+        ApiError::unavailable(
+            format!("`{}` has no deployment that takes traffic.", group.name),
+            super::attempts::DEPLOYMENTS_UNAVAILABLE,
+        )
+    })?;
     request.model.clone_from(&model.id);
     let id = request_id();
     let asker = crate::counting::Asker {
@@ -79,7 +132,7 @@ pub async fn chat(
         plan: state.limits.plan(&caller.plan),
         now_ms: started_ms,
     };
-    let (mut request, prompt_tokens) =
+    let (request, prompt_tokens) =
         state
             .counter
             .chat(request, asker)
@@ -92,26 +145,34 @@ pub async fn chat(
     let stream = request.is_stream();
     let proxied = Proxied::new(id, caller, model, started_ms, stream, prompt_tokens);
     let per_choice = proxied.output_per_choice(state, request.output_limit());
-    if request.output_limit().is_none() && requires_max_tokens(state, &proxied.model.provider) {
-        request.max_tokens = Some(u32::try_from(per_choice).unwrap_or(u32::MAX));
-    }
     let choices = u64::from(request.n.unwrap_or(1).max(1));
+    let max_output = per_choice.saturating_mul(choices);
     let ticket = proxied
-        .admit(state, per_choice.saturating_mul(choices))
+        .admit(state, max_output)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
+    let admission = super::attempts::Admission::new(
+        ticket,
+        proxied.worst_case(&proxied.model, max_output),
+        max_output,
+    );
+    let route = super::Route {
+        group,
+        fallbacks,
+        per_choice,
+    };
     if proxied.stream {
-        return relay::start(state, proxied, ticket, request)
+        return relay::start(state, proxied, admission, route, request)
             .await
             .map(ChatAnswer::Stream);
     }
-    let headers = ticket.headers;
+    let headers = admission.headers();
     let request_id = proxied.id.clone();
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
     let work = spawn_guarded(state, proxied.clone(), async move {
-        complete(task_state, proxied, ticket, request, gone).await
+        complete(task_state, proxied, admission, route, request, gone).await
     });
     let outcome = work.await;
     presence.keep();
@@ -133,13 +194,28 @@ pub async fn chat(
 
 /// The estimate of a completion's usage when the provider reported none: the counted
 /// prompt and every piece of output in every choice.
-fn estimate(proxied: &Proxied, completion: &ChatCompletion) -> Usage {
+fn estimate(proxied: &Proxied, model: &str, completion: &ChatCompletion) -> Usage {
     let texts = aihub_core::tokens::completion_output_texts(completion);
-    let output = aihub_core::tokens::count_output(&proxied.model.id, texts);
+    let output = aihub_core::tokens::count_output(model, texts);
     Usage::new(
         proxied.prompt_tokens,
         u64::try_from(output).unwrap_or(u64::MAX),
     )
+}
+
+/// The request as sent to `deployment`: with the reservation's `max_tokens` when its
+/// provider requires one and the caller set none.
+pub(super) fn for_deployment<'a>(
+    request: &'a ChatCompletionRequest,
+    deployment: &crate::routing::Deployment,
+    per_choice: u64,
+) -> std::borrow::Cow<'a, ChatCompletionRequest> {
+    if request.output_limit().is_none() && requires_max_tokens(&deployment.adapter) {
+        let mut owned = request.clone();
+        owned.max_tokens = Some(u32::try_from(per_choice).unwrap_or(u32::MAX));
+        return std::borrow::Cow::Owned(owned);
+    }
+    std::borrow::Cow::Borrowed(request)
 }
 
 /// The request's attempts, settlement and record, in a task of its own so that a client
@@ -147,27 +223,40 @@ fn estimate(proxied: &Proxied, completion: &ChatCompletion) -> Usage {
 async fn complete(
     state: AppState,
     proxied: Proxied,
-    ticket: crate::limits::Ticket,
+    mut admission: super::attempts::Admission,
+    route: super::Route,
     request: ChatCompletionRequest,
     gone: Arc<AtomicBool>,
 ) -> Result<(ChatCompletion, Option<aihub_core::pricing::Money>), ApiError> {
-    let provider = proxied.model.provider.clone();
-    let upstream = proxied.model.upstream.clone();
     let client = state.client.clone();
-    let calls = Box::pin(attempts::run(&state, &proxied, |options| {
-        let (client, provider, upstream, request) = (&client, &provider, &upstream, &request);
-        async move {
-            client
-                .attempt_chat(provider, upstream, request, &options)
-                .await
-        }
-    }));
-    let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
+    let per_choice = route.per_choice;
+    let calls = Box::pin(attempts::run(
+        &state,
+        &proxied,
+        route.group,
+        &route.fallbacks,
+        &mut admission,
+        |deployment, options| {
+            let (client, request) = (&client, &request);
+            async move {
+                let request = for_deployment(request, &deployment, per_choice);
+                client
+                    .attempt_chat_on(
+                        &deployment.adapter,
+                        &deployment.model.upstream,
+                        &request,
+                        &options,
+                    )
+                    .await
+            }
+        },
+    ));
     let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
+    let model = attempts.model(&proxied);
     let (mut usage, estimated) = match &result {
         Ok(c) => match &c.usage {
             Some(u) => (u.clone(), false),
-            None => (estimate(&proxied, c), true),
+            None => (estimate(&proxied, &model.id, c), true),
         },
         Err(_) => (
             Usage::new(attempts.billed_prompt_tokens, 0),
@@ -184,7 +273,7 @@ async fn complete(
     let cost = proxied
         .finish(
             &state,
-            ticket,
+            admission.ticket.take(),
             Ending {
                 usage: &usage,
                 estimated,
@@ -193,6 +282,7 @@ async fn complete(
                 error_type,
                 attempts: attempts.count,
                 attempt: attempts.last.as_ref(),
+                model,
             },
         )
         .await;

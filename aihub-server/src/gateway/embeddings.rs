@@ -20,7 +20,14 @@ pub async fn embeddings(
     if request.input.is_empty() {
         return Err(ApiError::bad_request("'input' must not be empty.", "input").into());
     }
-    let model = state.models.resolve(&request.model)?;
+    let group = state.router.group(&request.model)?;
+    let model = super::chat::dearest(&group, |m| m.price().map(|p| p.estimate(1000, 0)))
+        .ok_or_else(|| {
+            ApiError::unavailable(
+                format!("`{}` has no deployment that takes traffic.", group.name),
+                super::attempts::DEPLOYMENTS_UNAVAILABLE,
+            )
+        })?;
     request.model.clone_from(&model.id);
     let id = request_id();
     let prompt_tokens = state
@@ -45,25 +52,38 @@ pub async fn embeddings(
         .admit(state, 0)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
-    let headers = ticket.headers;
+    let mut admission =
+        super::attempts::Admission::new(ticket, proxied.worst_case(&proxied.model, 0), 0);
+    let headers = admission.headers();
     let request_id = proxied.id.clone();
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
     let work = super::proxied::spawn_guarded(state, proxied.clone(), async move {
         let state = task_state;
-        let (provider, upstream) = (&proxied.model.provider, &proxied.model.upstream);
         let client = &state.client;
-        let calls = Box::pin(attempts::run(&state, &proxied, |options| {
-            let request = &request;
-            async move {
-                client
-                    .attempt_embeddings(provider, upstream, request, &options)
-                    .await
-            }
-        }));
-        let calls = super::proxied::renewing(&state, &proxied.id, &ticket, calls);
+        let calls = Box::pin(attempts::run(
+            &state,
+            &proxied,
+            group,
+            &[],
+            &mut admission,
+            |deployment, options| {
+                let request = &request;
+                async move {
+                    client
+                        .attempt_embeddings_on(
+                            &deployment.adapter,
+                            &deployment.model.upstream,
+                            request,
+                            &options,
+                        )
+                        .await
+                }
+            },
+        ));
         let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
+        let model = attempts.model(&proxied);
         let (usage, estimated) = match &result {
             Ok(r) if r.usage.prompt_tokens > 0 => (Usage::new(r.usage.prompt_tokens, 0), false),
             Ok(_) => (Usage::new(proxied.prompt_tokens, 0), true),
@@ -76,7 +96,7 @@ pub async fn embeddings(
         let cost = proxied
             .finish(
                 &state,
-                ticket,
+                admission.ticket.take(),
                 Ending {
                     usage: &usage,
                     estimated,
@@ -85,12 +105,14 @@ pub async fn embeddings(
                     error_type,
                     attempts: attempts.count,
                     attempt: attempts.last.as_ref(),
+                    model,
                 },
             )
             .await;
+        let served = model.id.clone();
         result
             .map(|mut r| {
-                r.model.clone_from(&proxied.model.id);
+                r.model = served;
                 r.usage.prompt_tokens = usage.prompt_tokens;
                 r.usage.total_tokens = usage.prompt_tokens;
                 (r, cost)

@@ -19,7 +19,7 @@ mod embeddings;
 mod proxied;
 mod relay;
 
-pub use attempts::Attempts;
+pub use attempts::{Admission, AttemptEntry, Attempts};
 pub use chat::{ChatAnswer, chat};
 pub use embeddings::embeddings;
 pub use proxied::{Ending, Proxied, prompt_reservation};
@@ -119,6 +119,18 @@ impl Drop for Presence {
             self.gone.store(true, Ordering::Release);
         }
     }
+}
+
+/// Where a request goes: its model group, the fallbacks it named itself, and the output
+/// tokens reserved per choice (sent as `max_tokens` to providers that require one).
+#[derive(Debug)]
+pub struct Route {
+    /// The group `model` named.
+    pub group: Arc<crate::routing::Group>,
+    /// The request's own `fallbacks` / `models`.
+    pub fallbacks: Vec<String>,
+    /// Output tokens reserved per choice.
+    pub per_choice: u64,
 }
 
 /// A new gateway request id.

@@ -55,6 +55,8 @@ pub struct Ending<'a> {
     pub attempts: u32,
     /// The attempt that served (or the last one tried).
     pub attempt: Option<&'a AttemptInfo>,
+    /// The model that served (or was tried last): what the request is billed at.
+    pub model: &'a RoutedModel,
 }
 
 /// Tokens reserved for a prompt counted at `counted`: a tenth more plus 16, because providers
@@ -75,7 +77,7 @@ impl Proxied {
     pub fn new(
         id: String,
         caller: KeyAuth,
-        model: RoutedModel,
+        model: Arc<RoutedModel>,
         started_ms: i64,
         stream: bool,
         prompt_tokens: u64,
@@ -83,7 +85,7 @@ impl Proxied {
         Self {
             id,
             caller: Arc::new(caller),
-            model: Arc::new(model),
+            model,
             started_ms,
             stream,
             prompt_tokens,
@@ -99,17 +101,37 @@ impl Proxied {
         (usage, cost)
     }
 
+    /// The worst case of this request on `model`: the counted prompt with its margin and
+    /// `max_output` produced, at the model's price; `None` when unpriced.
+    pub fn worst_case(&self, model: &RoutedModel, max_output: u64) -> Option<Money> {
+        let prompt = prompt_reservation(self.prompt_tokens);
+        model.price().map(|p| p.estimate(prompt, max_output))
+    }
+
     /// Asks the limiter for this request's worst case: the counted prompt with its margin,
     /// and at most `max_output` produced. The ticket, if its request's task fails before
     /// settling it, is settled with [`failed_usage`](Self::failed_usage).
     pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
+        self.admit_for(state, &self.id, &self.model, max_output)
+            .await
+    }
+
+    /// [`admit`](Self::admit) for an attempt on `model` (a fallback), under the reservation
+    /// id `id`.
+    pub async fn admit_for(
+        &self,
+        state: &AppState,
+        id: &str,
+        model: &RoutedModel,
+        max_output: u64,
+    ) -> Result<Ticket, Refused> {
         let prompt = prompt_reservation(self.prompt_tokens);
-        let worst_cost = self.model.price().map(|p| p.estimate(prompt, max_output));
-        let missing_price = self.model.missing_price();
+        let worst_cost = self.worst_case(model, max_output);
+        let missing_price = model.missing_price();
         let mut ticket = state
             .limits
             .admit(&Ask {
-                id: &self.id,
+                id,
                 now_ms: self.started_ms,
                 key: &self.caller.key,
                 plan: &self.caller.plan,
@@ -119,7 +141,8 @@ impl Proxied {
                 missing_price: missing_price.as_deref(),
             })
             .await?;
-        let (usage, cost) = self.failed_usage();
+        let usage = Usage::new(self.prompt_tokens, 0);
+        let cost = model.price().map(|p| p.cost(&usage));
         ticket.bill_if_dropped(usage.prompt_tokens, cost);
         Ok(ticket)
     }
@@ -144,22 +167,26 @@ impl Proxied {
     }
 
     /// Settles `ticket` with what the request used and writes its one usage record;
-    /// returns what it cost. The record is durable when this returns.
+    /// returns what it cost (at the price of the model that served). The record is durable
+    /// when this returns. Without a ticket (a fallback's re-admission was refused after the
+    /// first reservation was released) only the record is written.
     pub async fn finish(
         &self,
         state: &AppState,
-        ticket: Ticket,
+        ticket: Option<Ticket>,
         ending: Ending<'_>,
     ) -> Option<Money> {
-        let cost = self.cost(ending.usage);
+        let cost = ending.model.price().map(|p| p.cost(ending.usage));
         let tokens = ending
             .usage
             .prompt_tokens
             .saturating_add(ending.usage.completion_tokens);
-        state
-            .limits
-            .settle(ticket, tokens, cost, state.now_ms())
-            .await;
+        if let Some(ticket) = ticket {
+            state
+                .limits
+                .settle(ticket, tokens, cost, state.now_ms())
+                .await;
+        }
         self.recorded.store(true, Ordering::Release);
         state
             .usage
@@ -173,7 +200,7 @@ impl Proxied {
         let usage = ending.usage;
         let (provider, upstream) = match ending.attempt {
             Some(a) if !a.provider.is_empty() => (a.provider.clone(), a.upstream_model.clone()),
-            _ => (self.model.provider.clone(), self.model.upstream.clone()),
+            _ => (ending.model.provider.clone(), ending.model.upstream.clone()),
         };
         UsageRecord {
             id: uuid::Uuid::new_v4(),
@@ -183,7 +210,7 @@ impl Proxied {
             user_id: self.caller.key.user_id,
             organization_id: self.caller.key.organization_id,
             team_id: self.caller.key.team_id,
-            model: self.model.id.clone(),
+            model: ending.model.id.clone(),
             provider,
             upstream_model: upstream,
             prompt_tokens: to_i64(usage.prompt_tokens),
@@ -238,6 +265,7 @@ where
                             error_type: Some("gateway_error"),
                             attempts: 1,
                             attempt: None,
+                            model: &guard.model,
                         },
                     );
                     guard_state.usage.record(record).await;

@@ -41,7 +41,7 @@ async fn request(state: &AppState) -> Proxied {
     Proxied::new(
         "req_guard".into(),
         caller,
-        model,
+        std::sync::Arc::new(model),
         state.now_ms(),
         false,
         1000,
@@ -107,8 +107,9 @@ async fn a_task_that_recorded_before_it_panicked_is_not_recorded_twice() {
             error_type: None,
             attempts: 1,
             attempt: None,
+            model: &inner.model,
         };
-        inner.finish(&task_state, ticket, ending).await;
+        inner.finish(&task_state, Some(ticket), ending).await;
         if always() {
             std::panic::resume_unwind(Box::new("a bug after the record"));
         }

@@ -12,11 +12,11 @@ use aihub_core::{ChatCompletionChunk, ChatCompletionRequest, Error, ErrorDetail,
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::attempts::{self, Attempts};
+use super::attempts::{self, Admission, Attempts};
 use super::proxied::with_cost;
 use super::{Ending, Failure, Proxied};
 use crate::error::ApiError;
-use crate::limits::{RateHeaders, Ticket};
+use crate::limits::RateHeaders;
 use crate::state::AppState;
 
 /// Events buffered between the relay task and a slow client.
@@ -50,20 +50,22 @@ pub struct StreamAnswer {
 pub async fn start(
     state: &AppState,
     proxied: Proxied,
-    ticket: Ticket,
+    admission: Admission,
+    route: super::Route,
     request: ChatCompletionRequest,
 ) -> Result<StreamAnswer, Failure> {
     let (started_tx, started_rx) = oneshot::channel();
     let (events_tx, events) = mpsc::channel(BUFFER);
     let request_id = proxied.id.clone();
-    let headers = ticket.headers;
+    let headers = admission.headers();
     super::proxied::spawn_guarded(
         state,
         proxied.clone(),
         relay(
             state.clone(),
             proxied,
-            ticket,
+            admission,
+            route,
             request,
             started_tx,
             events_tx,
@@ -89,6 +91,73 @@ pub async fn start(
             request_id: Some(request_id),
         }),
     }
+}
+
+/// True when `chunk` carries content: text, tool-call arguments or reasoning. Chunks before
+/// the first such one (a role-only chunk, say) are preamble.
+fn has_content(chunk: &ChatCompletionChunk) -> bool {
+    chunk.choices.iter().any(|c| {
+        c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
+            || c.delta.tool_calls.is_some()
+            || c.delta.reasoning_content.is_some()
+    })
+}
+
+/// Reads `stream` until its first content (or its end), holding the preamble back, within
+/// `limit`: a stream that fails, stalls or ends empty before any content is a failed
+/// attempt, and the request can fall over to another deployment with nothing sent to the
+/// client. Returns the stream with the held chunks in front.
+async fn first_content(
+    mut stream: ChatStream,
+    limit: std::time::Duration,
+) -> Result<ChatStream, Error> {
+    let mut held = Vec::new();
+    let read = async {
+        loop {
+            match stream.next().await {
+                None => {
+                    // An answer with a finish reason and no text is complete (an empty reply).
+                    let finished = held.iter().any(|c: &ChatCompletionChunk| {
+                        c.choices.iter().any(|ch| ch.finish_reason.is_some())
+                    });
+                    if finished {
+                        return Ok(());
+                    }
+                    return Err(Error::InvalidResponse(ErrorDetail {
+                        message: "The upstream stream ended before any content.".into(),
+                        code: Some("empty_stream".into()),
+                        ..ErrorDetail::default()
+                    }));
+                }
+                Some(Err(e)) => return Err(e),
+                Some(Ok(chunk)) => {
+                    let done = has_content(&chunk)
+                        || chunk.choices.iter().any(|c| c.finish_reason.is_some());
+                    held.push(chunk);
+                    if done {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(limit, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(Error::Timeout(ErrorDetail {
+                message: format!(
+                    "no content within {} ms of the stream's start",
+                    limit.as_millis()
+                ),
+                code: Some("first_token_timeout".into()),
+                ..ErrorDetail::default()
+            }));
+        }
+    }
+    Ok(Box::pin(
+        futures::stream::iter(held.into_iter().map(Ok)).chain(stream),
+    ))
 }
 
 /// How a relayed stream ended.
@@ -121,7 +190,8 @@ struct Identity {
 struct Relay {
     state: AppState,
     proxied: Proxied,
-    ticket: Option<Ticket>,
+    admission: Admission,
+    finished: bool,
     acc: ChatAccumulator,
     ttft_ms: Option<i64>,
     identity: Option<Identity>,
@@ -130,57 +200,82 @@ struct Relay {
 async fn relay(
     state: AppState,
     proxied: Proxied,
-    ticket: Ticket,
+    admission: Admission,
+    route: super::Route,
     request: ChatCompletionRequest,
     mut started: oneshot::Sender<Result<(), ApiError>>,
     events: mpsc::Sender<StreamEvent>,
 ) {
-    let provider = proxied.model.provider.clone();
-    let upstream = proxied.model.upstream.clone();
     let client = state.client.clone();
     let mut relay = Relay {
         state: state.clone(),
         proxied,
-        ticket: Some(ticket),
+        admission,
+        finished: false,
         acc: ChatAccumulator::new(),
         ttft_ms: None,
         identity: None,
     };
-    let calls = Box::pin(attempts::run(&state, &relay.proxied, |options| {
-        let (client, provider, upstream, request) = (&client, &provider, &upstream, &request);
-        async move {
-            client
-                .attempt_chat_stream(provider, upstream, request, &options)
-                .await
-        }
-    }));
-    let Some(ticket_ref) = relay.ticket.as_ref() else {
-        return;
-    };
-    let calls = super::proxied::renewing(&state, &relay.proxied.id, ticket_ref, calls);
+    let per_choice = route.per_choice;
+    let first_content_limit = state
+        .config
+        .routing
+        .first_token_timeout
+        .unwrap_or(state.config.upstream_timeout);
+    let calls = Box::pin(attempts::run(
+        &state,
+        &relay.proxied,
+        route.group,
+        &route.fallbacks,
+        &mut relay.admission,
+        |deployment, options| {
+            let (client, request) = (&client, &request);
+            async move {
+                let request = super::chat::for_deployment(request, &deployment, per_choice);
+                let (result, info) = client
+                    .attempt_chat_stream_on(
+                        &deployment.adapter,
+                        &deployment.model.upstream,
+                        &request,
+                        &options,
+                    )
+                    .await;
+                match result {
+                    Ok(stream) => (first_content(stream, first_content_limit).await, info),
+                    Err(e) => (Err(e), info),
+                }
+            }
+        },
+    ));
     let begun = tokio::select! {
-        done = calls => Some(done),
-        () = started.closed() => None,
-        () = state.tasks.deadline_reached() => {
-            relay.finish_unstarted(&Attempts::default(), Some(&shutdown_error()), End::Shutdown).await;
+        done = calls => Begun::Done(done),
+        () = started.closed() => Begun::ClientGone,
+        () = state.tasks.deadline_reached() => Begun::Shutdown,
+    };
+    let (result, attempts) = match begun {
+        Begun::Done(done) => done,
+        Begun::Shutdown => {
+            relay
+                .finish_unstarted(&Attempts::default(), Some(&shutdown_error()), End::Shutdown)
+                .await;
             let _ = started.send(Err(ApiError::from_upstream(shutdown_error())));
             return;
         }
-    };
-    let Some((result, attempts)) = begun else {
-        // The client left before the first byte: the upstream call is dropped (cancelled)
-        // with the select, and the request is billed for its prompt.
-        relay
-            .finish_unstarted(
-                &Attempts {
-                    count: 1,
-                    ..Attempts::default()
-                },
-                None,
-                End::ClientGone,
-            )
-            .await;
-        return;
+        Begun::ClientGone => {
+            // The client left before the first byte: the upstream call is dropped
+            // (cancelled) with the select, and the request is billed for its prompt.
+            relay
+                .finish_unstarted(
+                    &Attempts {
+                        count: 1,
+                        ..Attempts::default()
+                    },
+                    None,
+                    End::ClientGone,
+                )
+                .await;
+            return;
+        }
     };
     let upstream = match result {
         Ok(s) => s,
@@ -201,6 +296,13 @@ async fn relay(
     relay.run(upstream, attempts, events).await;
 }
 
+/// How the wait for a stream's start ended.
+enum Begun<T> {
+    Done(T),
+    ClientGone,
+    Shutdown,
+}
+
 impl Relay {
     fn observe(&mut self, chunk: &ChatCompletionChunk) {
         if self.identity.is_none() {
@@ -210,13 +312,7 @@ impl Relay {
                 model: chunk.model.clone(),
             });
         }
-        if self.ttft_ms.is_none()
-            && chunk.choices.iter().any(|c| {
-                c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
-                    || c.delta.tool_calls.is_some()
-                    || c.delta.reasoning_content.is_some()
-            })
-        {
+        if self.ttft_ms.is_none() && has_content(chunk) {
             self.ttft_ms = Some(self.state.now_ms() - self.proxied.started_ms);
         }
         self.acc.push(chunk);
@@ -224,12 +320,13 @@ impl Relay {
 
     /// The usage to bill: the provider's, or an estimate of the prompt and everything
     /// produced in every choice.
-    fn usage(&self, billed_prompt_tokens: u64) -> (Usage, bool) {
+    fn usage(&self, attempts: &Attempts) -> (Usage, bool) {
+        let billed_prompt_tokens = attempts.billed_prompt_tokens;
         let (mut usage, estimated) = match self.acc.usage() {
             Some(u) => (u.clone(), false),
             None => {
                 let output = aihub_core::tokens::count_output(
-                    &self.proxied.model.id,
+                    &attempts.model(&self.proxied).id,
                     self.acc.output_texts(),
                 );
                 (
@@ -254,7 +351,11 @@ impl Relay {
         status: u16,
         error_type: Option<&str>,
     ) -> Option<aihub_core::pricing::Money> {
-        let ticket = self.ticket.take()?;
+        if self.finished {
+            return None;
+        }
+        self.finished = true;
+        let ticket = self.admission.ticket.take();
         self.proxied
             .finish(
                 &self.state,
@@ -267,6 +368,7 @@ impl Relay {
                     error_type,
                     attempts: attempts.count,
                     attempt: attempts.last.as_ref(),
+                    model: attempts.model(&self.proxied),
                 },
             )
             .await
@@ -329,7 +431,7 @@ impl Relay {
                     break;
                 }
                 _ = renew.tick() => {
-                    if let Some(ticket) = &self.ticket
+                    if let Some(ticket) = &self.admission.ticket
                         && !self.state.limits.renew(ticket, self.state.now_ms()).await
                     {
                         tracing::warn!(request_id = %self.proxied.id, "could not renew a stream's reservation");
@@ -338,7 +440,7 @@ impl Relay {
             }
         }
         drop(upstream);
-        let (usage, estimated) = self.usage(attempts.billed_prompt_tokens);
+        let (usage, estimated) = self.usage(&attempts);
         let (status, kind) = match (end, &failure) {
             (End::ClientGone, _) => (499, Some("client_disconnected")),
             (End::Shutdown, _) => (503, Some("gateway_shutdown")),

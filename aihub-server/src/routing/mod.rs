@@ -3,6 +3,11 @@
 //! provider lists it or allows unlisted models; restricted by each provider's `models` list.
 
 mod describe;
+mod groups;
+mod health;
+
+pub use groups::{Deployment, Group, Router};
+pub use health::{BreakerState, Gate, Health, Lease, Outcome};
 
 use std::collections::BTreeMap;
 
@@ -79,6 +84,11 @@ impl ModelRouter {
     /// A router over the configured providers.
     pub fn new(providers: BTreeMap<String, ProviderSettings>, catalog: Catalog) -> Self {
         Self { providers, catalog }
+    }
+
+    /// A configured provider, by id.
+    pub fn provider(&self, id: &str) -> Option<&ProviderSettings> {
+        self.providers.get(id)
     }
 
     /// The catalog in use.

@@ -11,6 +11,7 @@ mod ingress;
 mod limits;
 mod pipeline;
 mod rights;
+mod routing;
 mod streaming;
 mod unlisted;
 

@@ -194,8 +194,8 @@ async fn fields_that_would_change_the_price_do_not_reach_the_upstream() {
     let g = Gateway::start().await;
     let (_, key) = g.user("fields@example.com").await;
     for (field, value) in [
-        ("models", json!(["mock/gpt-4o-mini", "mock/gpt-4o"])),
         ("route", json!("fallback")),
+        ("provider", json!({"order": ["openai"]})),
         ("service_tier", json!("priority")),
         ("service_tier", json!("flex")),
     ] {
@@ -210,6 +210,13 @@ async fn fields_that_would_change_the_price_do_not_reach_the_upstream() {
     body["service_tier"] = json!("auto");
     let (status, _) = g.post("/v1/chat/completions", Some(&key), &body).await;
     assert_eq!(status, 200);
+    // A `models` list is the gateway's own (fallbacks after `model`), never forwarded.
+    let mut body = chat("mock/gpt-4o-mini", "hello");
+    body["models"] = json!(["mock/gpt-4o-mini", "mock/gpt-4o"]);
+    let (status, answer) = g.post("/v1/chat/completions", Some(&key), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let sent = g.mock.requests();
+    assert!(sent.iter().all(|r| r.body.get("models").is_none()));
 }
 
 #[tokio::test]

@@ -105,6 +105,28 @@ impl ApiError {
         }
     }
 
+    /// The refusal of a prompt longer than the model's context window, as each provider words
+    /// it (OpenAI: 400 `context_length_exceeded`; Anthropic: 400 "prompt is too long"; Gemini:
+    /// 400 INVALID_ARGUMENT naming the token limit), for the `context_exceeded` knob.
+    pub fn context_exceeded(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::OpenAi | Dialect::Azure => Self::new(
+                400,
+                "This model's maximum context length is 128000 tokens. However, your messages \
+                 resulted in 130412 tokens. Please reduce the length of the messages.",
+            )
+            .param("messages")
+            .code("context_length_exceeded"),
+            Dialect::Anthropic => {
+                Self::new(400, "prompt is too long: 201234 tokens > 200000 maximum")
+            }
+            Dialect::Gemini => Self::new(
+                400,
+                "The input token count (1048977) exceeds the maximum number of tokens allowed (1048576).",
+            ),
+        }
+    }
+
     /// The error a scripted `status` answers with, worded as the provider words it.
     pub fn scripted(dialect: Dialect, status: u16, model: &str) -> Self {
         let openai = matches!(dialect, Dialect::OpenAi | Dialect::Azure);
@@ -295,6 +317,9 @@ impl Call {
         }
         if scenario.content_filter {
             return Err(ApiError::content_filtered(dialect).render(dialect));
+        }
+        if scenario.context_exceeded {
+            return Err(ApiError::context_exceeded(dialect).render(dialect));
         }
         let fail = match (scenario.status, scenario.fail_times) {
             (_, Some(times)) => app.should_fail(&scenario.group_key(headers), times),

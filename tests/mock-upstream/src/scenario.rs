@@ -25,6 +25,7 @@ pub const KNOBS: &[&str] = &[
     "malformed",
     "error_event",
     "content_filter",
+    "context_exceeded",
     "cached_tokens",
     "cache_creation_tokens",
     "cache_creation_1h_tokens",
@@ -63,6 +64,8 @@ pub struct Scenario {
     pub error_event: Option<u32>,
     /// Refuse the prompt as Azure's content filter does (OpenAI-family routes).
     pub content_filter: bool,
+    /// Refuse the prompt as too long for the model's context window, in the provider's words.
+    pub context_exceeded: bool,
     /// Force a call of this tool.
     pub tool: Option<String>,
     /// Exact reply text.
@@ -165,6 +168,7 @@ impl Scenario {
             "malformed" => self.malformed = Some(count_or_flag(key, value)?),
             "error_event" => self.error_event = Some(count_or_flag(key, value)?),
             "content_filter" => self.content_filter = count_or_flag(key, value)? > 0,
+            "context_exceeded" => self.context_exceeded = count_or_flag(key, value)? > 0,
             "tool" => self.tool = Some(value.to_owned()),
             "content" => self.content = Some(value.to_owned()),
             "cached_tokens" => self.cached_tokens = Some(bounded(key, value)?),
