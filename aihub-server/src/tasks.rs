@@ -33,6 +33,20 @@ impl Tasks {
         self.tracker.spawn(future)
     }
 
+    /// Runs `future` in the background, tracked, if there is a runtime to run it on (there
+    /// is none while the runtime itself shuts down; then it is dropped). For a `Drop` impl.
+    pub fn spawn_if_running<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                self.tracker.spawn_on(future, &handle);
+            }
+            Err(_) => tracing::error!("no runtime to finish a request on; it is dropped"),
+        }
+    }
+
     /// Completes once the shutdown deadline has passed.
     pub async fn deadline_reached(&self) {
         self.deadline.cancelled().await;

@@ -237,6 +237,15 @@ fn line_holds_secret(lines: &[&str], index: usize) -> bool {
     if has_userinfo(line) || (assigned_key(line).is_none() && looks_like_token(line)) {
         return true;
     }
+    // Keys of inline tables on the line (`deployments = [{ api_key = "…" }]`).
+    if line
+        .split(['{', ','])
+        .skip(1)
+        .filter_map(assigned_key)
+        .any(secret_name)
+    {
+        return true;
+    }
     // The assignment this line belongs to: its own, or the nearest one above (a multi-line
     // string or array continues it).
     let upto = lines.get(..=index).unwrap_or_default();

@@ -296,6 +296,7 @@ fn a_parse_error_never_echoes_a_secret() {
         "[providers.x]\nheaders = \"Bearer SECRET-header\"",
         "[alerts]\nwebhook_url = \"https://hooks.example.com/SECRET-webhook-token\" ,",
         "listen = \"127.0.0.1:1\"\nsk-SECRET-from-env-0123456789abcdef\n",
+        "[routing.groups.g]\ndeployments = [{ provider = \"openai\", api_key = \"sk-SECRET-inline\" }]",
     ] {
         let e = RawConfig::parse(text).unwrap_err().to_string();
         for secret in SECRETS {

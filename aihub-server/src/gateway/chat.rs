@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aihub_core::{ChatCompletion, ChatCompletionRequest, Usage};
 
-use super::proxied::{spawn_guarded, with_cost};
+use super::proxied::{run_guarded, with_cost};
 use super::{
     Ending, Failure, Presence, Proxied, Served, StreamAnswer, attempts, relay, request_id,
 };
@@ -171,24 +171,24 @@ pub async fn chat(
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
-    let work = spawn_guarded(state, proxied.clone(), async move {
+    let work = run_guarded(state, proxied.clone(), async move {
         complete(task_state, proxied, admission, route, request, gone).await
     });
     let outcome = work.await;
     presence.keep();
     match outcome {
-        Ok(Some(Ok((completion, cost)))) => Ok(ChatAnswer::Complete(Box::new(Served {
+        Some(Ok((completion, cost))) => Ok(ChatAnswer::Complete(Box::new(Served {
             value: completion,
             request_id,
             headers,
             cost,
         }))),
-        Ok(Some(Err(error))) => Err(Failure {
+        Some(Err(error)) => Err(Failure {
             error,
             headers: Some(headers),
             request_id: Some(request_id),
         }),
-        Ok(None) | Err(_) => Err(super::task_failed(headers, request_id)),
+        None => Err(super::task_failed(headers, request_id)),
     }
 }
 

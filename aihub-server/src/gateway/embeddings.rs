@@ -59,7 +59,7 @@ pub async fn embeddings(
     let presence = Presence::default();
     let gone = presence.flag();
     let task_state = state.clone();
-    let work = super::proxied::spawn_guarded(state, proxied.clone(), async move {
+    let work = super::proxied::run_guarded(state, proxied.clone(), async move {
         let state = task_state;
         let client = &state.client;
         let calls = Box::pin(attempts::run(
@@ -122,17 +122,17 @@ pub async fn embeddings(
     let outcome = work.await;
     presence.keep();
     match outcome {
-        Ok(Some(Ok((value, cost)))) => Ok(Served {
+        Some(Ok((value, cost))) => Ok(Served {
             value,
             request_id,
             headers,
             cost,
         }),
-        Ok(Some(Err(error))) => Err(Failure {
+        Some(Err(error)) => Err(Failure {
             error,
             headers: Some(headers),
             request_id: Some(request_id),
         }),
-        Ok(None) | Err(_) => Err(super::task_failed(headers, request_id)),
+        None => Err(super::task_failed(headers, request_id)),
     }
 }

@@ -233,21 +233,87 @@ impl Proxied {
 
 /// Runs a request's work (its attempts, settlement and record) in a tracked task of its own;
 /// `guard` is a clone of the request the work owns. A client that leaves does not cancel it.
-///
-/// If the work panics before it wrote the request's record, the record is written here:
-/// status 500, `gateway_error`, the counted prompt as estimated usage at the model's price (the
-/// upstream may have been called and may bill). A gateway bug therefore never leaves an
-/// admitted request unrecorded; the ticket, dropped with the work, is settled with the same
-/// usage and releases its slot. The handle yields `None` after a panic.
+/// See [`guarded`] for what happens when the work panics. The handle yields `None` after a
+/// panic.
 pub fn spawn_guarded<F>(state: &AppState, guard: Proxied, work: F) -> JoinHandle<Option<F::Output>>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    state.tasks.spawn(guarded(state, guard, work))
+}
+
+/// Runs a request's work in the caller's own task (no task to spawn, no wake-up to hand
+/// over): if the caller is dropped before the work finished (its client left), the work moves
+/// to a tracked task of its own and finishes there, so a client that leaves still cancels
+/// nothing. See [`guarded`] for what happens when the work panics; the future yields `None`
+/// then.
+pub fn run_guarded<F>(state: &AppState, guard: Proxied, work: F) -> Detaching<Option<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Detaching {
+        work: Some(Box::pin(guarded(state, guard, work))),
+        tasks: state.tasks.clone(),
+    }
+}
+
+/// A request's work polled where it is awaited, moved to a task of its own if dropped first
+/// (it is boxed: moving it moves a pointer, the work itself stays where it was pinned).
+pub struct Detaching<T: 'static> {
+    work: Option<std::pin::Pin<Box<dyn Future<Output = T> + Send>>>,
+    tasks: crate::tasks::Tasks,
+}
+
+impl<T: 'static> Future for Detaching<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        let Some(work) = self.work.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let out = work.as_mut().poll(cx);
+        if out.is_ready() {
+            self.work = None;
+        }
+        out
+    }
+}
+
+impl<T: 'static> Drop for Detaching<T> {
+    fn drop(&mut self) {
+        if let Some(work) = self.work.take() {
+            self.tasks.spawn_if_running(async move {
+                let _ = work.await;
+            });
+        }
+    }
+}
+
+/// A request's work that cannot leave it unrecorded: if the work panics before it wrote the
+/// request's record, the record is written here: status 500, `gateway_error`, the counted
+/// prompt as estimated usage at the model's price (the upstream may have been called and
+/// may bill). A gateway bug therefore never leaves an admitted request unrecorded; the ticket,
+/// dropped with the work, is settled with the same usage and releases its slot. Yields
+/// `None` after a panic.
+fn guarded<F>(
+    state: &AppState,
+    guard: Proxied,
+    work: F,
+) -> impl Future<Output = Option<F::Output>> + Send + 'static
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let guard_state = state.clone();
-    // Boxed once here, so that spawning moves a pointer rather than the whole request future.
+    // Boxed once here, so that moving the guarded future moves a pointer rather than the
+    // whole request future.
     let work = Box::pin(work);
-    state.tasks.spawn(async move {
+    async move {
         match AssertUnwindSafe(work).catch_unwind().await {
             Ok(out) => Some(out),
             Err(_) => {
@@ -273,7 +339,7 @@ where
                 None
             }
         }
-    })
+    }
 }
 
 /// Runs `work` while keeping `ticket`'s reservations and slot alive: every

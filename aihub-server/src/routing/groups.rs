@@ -315,3 +315,7 @@ impl Group {
         shortest
     }
 }
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;
