@@ -150,10 +150,19 @@ impl Client {
         let mut info = AttemptInfo::new(provider, upstream, options.number);
         let timer = Timer::start();
         let result = async {
-            let mut request = request.clone();
-            request.stream = None;
-            request.stream_options = None;
-            let http = adapter.chat_request(&request, upstream)?;
+            // Copied only when the caller's request names a stream (a large prompt is
+            // not copied for nothing).
+            let plain;
+            let request = if request.stream.is_some() || request.stream_options.is_some() {
+                let mut copy = request.clone();
+                copy.stream = None;
+                copy.stream_options = None;
+                plain = copy;
+                &plain
+            } else {
+                request
+            };
+            let http = adapter.chat_request(request, upstream)?;
             let response = self.send_attempt(adapter, http, options, false, &mut info, timer);
             let response = response.await?;
             let body = self.read_body(response).await?;
@@ -196,9 +205,16 @@ impl Client {
         let mut info = AttemptInfo::new(provider, upstream, options.number);
         let timer = Timer::start();
         let result = async {
-            let mut request = request.clone();
-            request.stream = Some(true);
-            let http = adapter.chat_request(&request, upstream)?;
+            let streamed;
+            let request = if request.stream == Some(true) {
+                request
+            } else {
+                let mut copy = request.clone();
+                copy.stream = Some(true);
+                streamed = copy;
+                &streamed
+            };
+            let http = adapter.chat_request(request, upstream)?;
             let response = self.send_attempt(adapter, http, options, true, &mut info, timer);
             let response = response.await?;
             let state = adapter.stream_state(upstream);

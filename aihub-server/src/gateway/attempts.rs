@@ -108,6 +108,10 @@ impl Admission {
         proxied: &Proxied,
         model: &RoutedModel,
     ) -> Result<(), Refused> {
+        if self.ticket.is_some() && self.again == 0 && std::ptr::eq(model, &*proxied.model) {
+            // The model the request was admitted for: its reservation covers it.
+            return Ok(());
+        }
         let worst = proxied.worst_case(model, self.max_output);
         let covered = match (&self.worst, &worst) {
             (Some(held), Some(new)) => held.currency == new.currency && new.amount <= held.amount,
@@ -123,7 +127,7 @@ impl Admission {
         self.again += 1;
         let id = format!("{}~{}", proxied.id, self.again);
         let ticket = proxied
-            .admit_for(state, &id, model, self.max_output)
+            .admit_at(state, &id, model, self.max_output, worst)
             .await?;
         self.ticket = Some(ticket);
         self.worst = worst;

@@ -48,12 +48,10 @@ pub async fn embeddings(
             request_id: Some(id.clone()),
         })?;
     let proxied = Proxied::new(id, caller, model, started_ms, false, prompt_tokens);
-    let ticket = proxied
-        .admit(state, 0)
+    let mut admission = proxied
+        .admission(state, 0)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
-    let mut admission =
-        super::attempts::Admission::new(ticket, proxied.worst_case(&proxied.model, 0), 0);
     let headers = admission.headers();
     let request_id = proxied.id.clone();
     let presence = Presence::default();

@@ -112,21 +112,35 @@ impl Proxied {
     /// and at most `max_output` produced. The ticket, if its request's task fails before
     /// settling it, is settled with [`failed_usage`](Self::failed_usage).
     pub async fn admit(&self, state: &AppState, max_output: u64) -> Result<Ticket, Refused> {
-        self.admit_for(state, &self.id, &self.model, max_output)
+        let worst = self.worst_case(&self.model, max_output);
+        self.admit_at(state, &self.id, &self.model, max_output, worst)
             .await
     }
 
-    /// [`admit`](Self::admit) for an attempt on `model` (a fallback), under the reservation
-    /// id `id`.
-    pub async fn admit_for(
+    /// [`admit`](Self::admit), with what the attempts need to know of the reservation.
+    pub async fn admission(
+        &self,
+        state: &AppState,
+        max_output: u64,
+    ) -> Result<super::Admission, Refused> {
+        let worst = self.worst_case(&self.model, max_output);
+        let ticket = self
+            .admit_at(state, &self.id, &self.model, max_output, worst)
+            .await?;
+        Ok(super::Admission::new(ticket, worst, max_output))
+    }
+
+    /// [`admit`](Self::admit) for an attempt on `model` (a fallback) under the reservation
+    /// id `id`, whose worst case is `worst_cost`.
+    pub(super) async fn admit_at(
         &self,
         state: &AppState,
         id: &str,
         model: &RoutedModel,
         max_output: u64,
+        worst_cost: Option<Money>,
     ) -> Result<Ticket, Refused> {
         let prompt = prompt_reservation(self.prompt_tokens);
-        let worst_cost = self.worst_case(model, max_output);
         let missing_price = model.missing_price();
         let mut ticket = state
             .limits

@@ -7,16 +7,23 @@ pub mod embeddings;
 pub mod models;
 
 use aihub_core::pricing::Money;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::gateway::Failure;
 use crate::limits::RateHeaders;
 
+/// The gateway request id's header.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// What the request was charged.
+const X_AIHUB_COST: HeaderName = HeaderName::from_static("x-aihub-cost");
+/// The currency of `x-aihub-cost`.
+const X_AIHUB_COST_CURRENCY: HeaderName = HeaderName::from_static("x-aihub-cost-currency");
+
 /// `response` with an `x-request-id` header.
 pub fn with_request_id(mut response: Response, id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(id) {
-        response.headers_mut().insert("x-request-id", v);
+        response.headers_mut().insert(X_REQUEST_ID, v);
     }
     response
 }
@@ -33,11 +40,12 @@ pub fn served_headers(
     if let Some(cost) = cost {
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&cost.amount.normalize().to_string()) {
-            headers.insert("x-aihub-cost", v);
+            headers.insert(X_AIHUB_COST, v);
         }
-        if let Ok(v) = HeaderValue::from_str(cost.currency.code()) {
-            headers.insert("x-aihub-cost-currency", v);
-        }
+        headers.insert(
+            X_AIHUB_COST_CURRENCY,
+            HeaderValue::from_static(cost.currency.code()),
+        );
     }
     with_request_id(response, id)
 }

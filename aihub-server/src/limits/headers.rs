@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::RateKind;
 use super::backend::RateState;
@@ -39,24 +39,32 @@ impl RateHeaders {
 
     /// Adds `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        for (suffix, state) in [("requests", self.requests), ("tokens", self.tokens)] {
+        for (names, state) in [(&REQUESTS, self.requests), (&TOKENS, self.tokens)] {
             let Some(s) = state else { continue };
-            let values = [
-                ("limit", s.limit.to_string()),
-                ("remaining", s.remaining.to_string()),
-                ("reset", go_duration(Duration::from_millis(s.reset_ms))),
-            ];
-            for (what, value) in values {
-                if let (Ok(name), Ok(value)) = (
-                    axum::http::HeaderName::try_from(format!("x-ratelimit-{what}-{suffix}")),
-                    HeaderValue::from_str(&value),
-                ) {
-                    headers.insert(name, value);
-                }
+            headers.insert(names[0].clone(), HeaderValue::from(s.limit));
+            headers.insert(names[1].clone(), HeaderValue::from(s.remaining));
+            if let Ok(reset) =
+                HeaderValue::from_str(&go_duration(Duration::from_millis(s.reset_ms)))
+            {
+                headers.insert(names[2].clone(), reset);
             }
         }
     }
 }
+
+/// `x-ratelimit-{limit,remaining,reset}-requests`.
+const REQUESTS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-requests"),
+    HeaderName::from_static("x-ratelimit-remaining-requests"),
+    HeaderName::from_static("x-ratelimit-reset-requests"),
+];
+
+/// `x-ratelimit-{limit,remaining,reset}-tokens`.
+const TOKENS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-tokens"),
+    HeaderName::from_static("x-ratelimit-remaining-tokens"),
+    HeaderName::from_static("x-ratelimit-reset-tokens"),
+];
 
 /// A duration the way OpenAI's headers (and Go's `time.Duration`) write it, to the
 /// millisecond: `0s`, `12ms`, `1.5s`, `6m0s`, `1h2m3s`.

@@ -247,6 +247,16 @@ impl Group {
         &self,
         cost_of: &dyn Fn(&Deployment) -> Option<rust_decimal::Decimal>,
     ) -> Vec<Arc<Deployment>> {
+        if let [only] = self.deployments.as_slice() {
+            // A group of one (every catalog model served alone): nothing to order.
+            let weighted = matches!(self.strategy, Strategy::Priority | Strategy::Weighted);
+            let serves = only.enabled && (only.weight > 0 || !weighted);
+            return if serves {
+                vec![only.clone()]
+            } else {
+                Vec::new()
+            };
+        }
         let mut rng = rand::rng();
         let mut live: Vec<Arc<Deployment>> = self
             .deployments
