@@ -213,6 +213,7 @@ impl RawConfig {
             "AIHUB_ROUTING_MAX_RETRY_WAIT_SECS" => self.routing.max_retry_wait_secs,
             "AIHUB_ROUTING_WHEN_ALL_OPEN" => self.routing.when_all_open,
             "AIHUB_ROUTING_FIRST_TOKEN_TIMEOUT_MS" => self.routing.first_token_timeout_ms,
+            "AIHUB_ROUTING_NON_STREAM_AS_STREAM" => self.routing.non_stream_as_stream,
             "AIHUB_ROUTING_BREAKER_WINDOW_SECS" => self.routing.breaker.window_secs,
             "AIHUB_ROUTING_BREAKER_MIN_REQUESTS" => self.routing.breaker.min_requests,
             "AIHUB_ROUTING_BREAKER_FAILURE_PERCENT" => self.routing.breaker.failure_percent,

@@ -26,6 +26,9 @@ pub struct RawRouting {
     /// reasoning) before the attempt counts as failed and the request falls over, ms
     /// (default: `upstream_timeout_secs`).
     pub first_token_timeout_ms: Option<u64>,
+    /// Send non-stream requests to the upstream as streams and assemble the completion, so
+    /// that `first_token_timeout_ms` bounds them too (default false).
+    pub non_stream_as_stream: Option<bool>,
     /// `[routing.breaker]`.
     #[serde(default)]
     pub breaker: RawBreaker,
@@ -196,6 +199,8 @@ pub struct RoutingSettings {
     pub when_all_open: WhenAllOpen,
     /// Longest wait for a stream's first content, when set.
     pub first_token_timeout: Option<Duration>,
+    /// Non-stream requests are streamed from the upstream and assembled.
+    pub non_stream_as_stream: bool,
     /// Breaker thresholds.
     pub breaker: BreakerSettings,
     /// Model groups by name.
@@ -336,6 +341,7 @@ pub fn resolve_routing(
         max_retry_wait: Duration::from_secs(raw.max_retry_wait_secs.unwrap_or(60)),
         when_all_open,
         first_token_timeout: raw.first_token_timeout_ms.map(Duration::from_millis),
+        non_stream_as_stream: raw.non_stream_as_stream.unwrap_or(false),
         breaker: BreakerSettings {
             window: Duration::from_secs(b.window_secs.unwrap_or(60).max(1)),
             min_requests: b.min_requests.unwrap_or(5).max(1),

@@ -93,7 +93,10 @@ pub(super) fn dearest(
     group: &crate::routing::Group,
     worst: impl Fn(&crate::routing::RoutedModel) -> Option<aihub_core::pricing::Money>,
 ) -> Option<Arc<crate::routing::RoutedModel>> {
-    let live = group.deployments.iter().filter(|d| d.enabled);
+    let mut live = group.deployments.iter().filter(|d| d.enabled);
+    if group.deployments.len() == 1 {
+        return live.next().map(|d| d.model.clone());
+    }
     let priced = live
         .clone()
         .filter_map(|d| worst(&d.model).map(|w| (w, d)))
@@ -147,15 +150,10 @@ pub async fn chat(
     let per_choice = proxied.output_per_choice(state, request.output_limit());
     let choices = u64::from(request.n.unwrap_or(1).max(1));
     let max_output = per_choice.saturating_mul(choices);
-    let ticket = proxied
-        .admit(state, max_output)
+    let admission = proxied
+        .admission(state, max_output)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
-    let admission = super::attempts::Admission::new(
-        ticket,
-        proxied.worst_case(&proxied.model, max_output),
-        max_output,
-    );
     let route = super::Route {
         group,
         fallbacks,
@@ -230,6 +228,14 @@ async fn complete(
 ) -> Result<(ChatCompletion, Option<aihub_core::pricing::Money>), ApiError> {
     let client = state.client.clone();
     let per_choice = route.per_choice;
+    let routing = &state.config.routing;
+    let assemble = routing.non_stream_as_stream.then(|| {
+        routing
+            .first_token_timeout
+            .unwrap_or(state.config.upstream_timeout)
+    });
+    let partial = super::assembled::Partial::default();
+    let prompt_tokens = proxied.prompt_tokens;
     let calls = Box::pin(attempts::run(
         &state,
         &proxied,
@@ -237,9 +243,21 @@ async fn complete(
         &route.fallbacks,
         &mut admission,
         |deployment, options| {
-            let (client, request) = (&client, &request);
+            let (client, request, partial) = (&client, &request, &partial);
             async move {
                 let request = for_deployment(request, &deployment, per_choice);
+                if let Some(limit) = assemble {
+                    let attempt = super::assembled::attempt(
+                        client,
+                        &deployment,
+                        &request,
+                        &options,
+                        limit,
+                        prompt_tokens,
+                        partial,
+                    );
+                    return Box::pin(attempt).await;
+                }
                 client
                     .attempt_chat_on(
                         &deployment.adapter,
@@ -253,21 +271,22 @@ async fn complete(
     ));
     let (result, attempts) = attempts::until_deadline(&state, &proxied, calls).await;
     let model = attempts.model(&proxied);
-    let (mut usage, estimated) = match &result {
+    let (partial_prompt, partial_output) = partial.tokens();
+    let billed_prompt = attempts.billed_prompt_tokens.saturating_add(partial_prompt);
+    let (mut usage, mut estimated) = match &result {
         Ok(c) => match &c.usage {
             Some(u) => (u.clone(), false),
             None => (estimate(&proxied, &model.id, c), true),
         },
-        Err(_) => (
-            Usage::new(attempts.billed_prompt_tokens, 0),
-            attempts.billed_prompt_tokens > 0,
-        ),
+        Err(_) => (Usage::new(0, 0), false),
     };
-    if result.is_ok() && attempts.billed_prompt_tokens > 0 {
-        usage.prompt_tokens = usage
-            .prompt_tokens
-            .saturating_add(attempts.billed_prompt_tokens);
+    if billed_prompt > 0 || partial_output > 0 {
+        // Failed attempts the provider may have billed: their prompt (and, for an attempt
+        // cut after content, what it produced) count, estimated.
+        usage.prompt_tokens = usage.prompt_tokens.saturating_add(billed_prompt);
+        usage.completion_tokens = usage.completion_tokens.saturating_add(partial_output);
         usage.total_tokens = usage.prompt_tokens.saturating_add(usage.completion_tokens);
+        estimated |= result.is_err() || partial_output > 0;
     }
     let (status, error_type) = attempts::ending_status(&result, gone.load(Ordering::Acquire));
     let cost = proxied

@@ -107,7 +107,7 @@ fn has_content(chunk: &ChatCompletionChunk) -> bool {
 /// `limit`: a stream that fails, stalls or ends empty before any content is a failed
 /// attempt, and the request can fall over to another deployment with nothing sent to the
 /// client. Returns the stream with the held chunks in front.
-async fn first_content(
+pub(super) async fn first_content(
     mut stream: ChatStream,
     limit: std::time::Duration,
 ) -> Result<ChatStream, Error> {

@@ -12,6 +12,7 @@ mod limits;
 mod pipeline;
 mod rights;
 mod routing;
+mod stalls;
 mod streaming;
 mod unlisted;
 
