@@ -393,9 +393,14 @@ where
             timeout: Some(state.config.upstream_timeout),
         };
         let work = Box::pin(attempt(deployment.clone(), options));
+        // A non-stream attempt ends within the upstream timeout; a stream's attempt (its
+        // head and first content) is not bounded by it alone.
+        let bound = (!proxied.stream).then_some(state.config.upstream_timeout);
         let (result, info) = match &admission.ticket {
-            Some(ticket) => super::proxied::renewing(state, &proxied.id, ticket, work).await,
-            None => work.await,
+            Some(ticket) if state.limits.must_renew(ticket, bound) => {
+                super::proxied::renewing(state, &proxied.id, ticket, work).await
+            }
+            _ => work.await,
         };
         let latency = info.latency;
         attempts.log.push(AttemptEntry {

@@ -85,6 +85,21 @@ impl Limiter {
         (self.0.settings.lease / 3).max(Duration::from_millis(1))
     }
 
+    /// Whether a request holding `ticket` must [`renew`](Self::renew) it while it runs for
+    /// at most `runs_for` more (`None`: unbounded). Not when the ticket holds nothing that
+    /// a lease ends (no spend reservation, no concurrency slot, or let through unchecked),
+    /// nor when the request is bound to end before its lease does, with
+    /// [`renew_every`](Self::renew_every) to spare: a non-stream attempt bounded by an
+    /// upstream timeout shorter than the lease then sets no timer at all.
+    pub fn must_renew(&self, ticket: &Ticket, runs_for: Option<Duration>) -> bool {
+        if !ticket.checked || (ticket.spends.is_empty() && ticket.concurrency.is_empty()) {
+            return false;
+        }
+        runs_for.is_none_or(|d| {
+            ticket.admitted_at.elapsed() + d + self.renew_every() > self.0.settings.lease
+        })
+    }
+
     /// Extends the lease of `ticket`'s reservations and concurrency slot to `limits.lease`
     /// from `now_ms`, so that a request running longer than the lease keeps them and lets no
     /// more requests in than its limits allow. Call it every [`renew_every`](Self::renew_every)

@@ -248,6 +248,17 @@ async fn a_renewed_ticket_keeps_its_slot_past_the_lease(redis: bool) {
         "renewed-c".to_owned(),
     );
     let long = s.limiter.admit(&Ask { id: &a, ..at(0) }).await.unwrap();
+    // A request bound to end well before the lease needs no renewal; one that may outlive
+    // it, or is not bounded, does.
+    assert!(
+        !s.limiter
+            .must_renew(&long, Some(Duration::from_millis(100)))
+    );
+    assert!(
+        s.limiter
+            .must_renew(&long, Some(Duration::from_millis(900)))
+    );
+    assert!(s.limiter.must_renew(&long, None));
     assert!(s.limiter.renew(&long, t0 + 700).await);
     // Past the original lease (1 s) the renewed slot still holds: no second request.
     assert!(
