@@ -26,6 +26,10 @@ pub struct RawRouting {
     /// reasoning) before the attempt counts as failed and the request falls over, ms
     /// (default: `upstream_timeout_secs`).
     pub first_token_timeout_ms: Option<u64>,
+    /// How often each instance checks the database for deployments changed through the
+    /// admin API, seconds (default 5; 0: never, rely on Redis). With Redis, changes are
+    /// announced at once and this is the safety net for a lost message.
+    pub deployments_poll_secs: Option<u64>,
     /// `[routing.breaker]`.
     #[serde(default)]
     pub breaker: RawBreaker,
@@ -198,6 +202,8 @@ pub struct RoutingSettings {
     pub first_token_timeout: Option<Duration>,
     /// Breaker thresholds.
     pub breaker: BreakerSettings,
+    /// How often the database is checked for changed deployments (`None`: never).
+    pub deployments_poll: Option<Duration>,
     /// Model groups by name.
     pub groups: BTreeMap<String, GroupSettings>,
 }
@@ -336,6 +342,10 @@ pub fn resolve_routing(
         max_retry_wait: Duration::from_secs(raw.max_retry_wait_secs.unwrap_or(60)),
         when_all_open,
         first_token_timeout: raw.first_token_timeout_ms.map(Duration::from_millis),
+        deployments_poll: match raw.deployments_poll_secs.unwrap_or(5) {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        },
         breaker: BreakerSettings {
             window: Duration::from_secs(b.window_secs.unwrap_or(60).max(1)),
             min_requests: b.min_requests.unwrap_or(5).max(1),
