@@ -397,7 +397,7 @@ pub struct ProbeResult {
     pub latency_ms: u64,
     /// `provider/model` probed.
     pub model: String,
-    /// The error kind (`authentication_error`, `timeout`, …), when it failed.
+    /// The error kind (`authentication`, `timeout`, …), when it failed.
     pub error: Option<&'static str>,
     /// The provider's message with every secret removed, when it failed.
     pub message: Option<String>,
