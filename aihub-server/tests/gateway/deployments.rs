@@ -605,4 +605,32 @@ async fn without_a_secrets_key_a_credential_is_refused_and_the_provider_key_serv
     assert_eq!(status, 201, "{body}");
     assert!(body["id"].as_str().unwrap().starts_with("dep-"), "{body}");
     assert_eq!(served(&g, &key, "plain", 1).await, ["gpt-4o-mini-plain"]);
+
+    // docs/api.md shows a deployment with the fields an answer has.
+    let page = include_str!("../../../docs/api.md");
+    let example: Value = page
+        .split("### Deployments")
+        .nth(1)
+        .and_then(|s| s.split("```json\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .map(|text| serde_json::from_str(text).unwrap())
+        .unwrap();
+    let (_, answer) = admin(
+        &g,
+        Method::GET,
+        &format!("/deployments/{}", body["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&example), keys(&answer), "{answer}");
+    assert_eq!(
+        keys(&example["health"]),
+        keys(&answer["health"]),
+        "{answer}"
+    );
 }
