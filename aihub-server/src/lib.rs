@@ -17,6 +17,7 @@ pub mod ingress;
 pub mod json;
 pub mod limits;
 pub mod routing;
+pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -43,6 +43,8 @@ pub struct Services {
     pub counter: PromptCounter,
     /// Request tasks and the shutdown deadline.
     pub tasks: Tasks,
+    /// Announces deployment changes to the other instances (with `redis_url`).
+    pub announcer: Option<crate::routing::sync::Announcer>,
     clock: Clock,
 }
 
@@ -70,6 +72,7 @@ const LIMITS_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Background {
     usage: JoinHandle<()>,
+    deployments: tokio::task::AbortHandle,
     tasks: Tasks,
     limits: Limiter,
 }
@@ -79,6 +82,7 @@ impl Background {
     /// Call after the server stopped; the usage writer ends once every [`AppState`] clone
     /// is gone.
     pub async fn drain(self) {
+        self.deployments.abort();
         self.tasks.drain().await;
         self.limits.drain(LIMITS_DRAIN).await;
         drop(self.limits);
@@ -123,6 +127,19 @@ impl AppState {
         let limits = Limiter::start(&config, store.clone()).await?;
         let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());
         let router = crate::routing::Router::new(&config, models.clone())?;
+        router
+            .reload(&store, config.secrets_key.as_ref(), true)
+            .await
+            .map_err(|e| format!("cannot load the stored deployments: {e}"))?;
+        let announcer = match &config.redis_url {
+            Some(url) => Some(crate::routing::sync::Announcer::new(url)?),
+            None => None,
+        };
+        let subscribed = match &announcer {
+            Some(a) => crate::routing::sync::first_subscription(a).await,
+            None => None,
+        };
+        let poll = config.routing.deployments_poll;
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
         let tasks = Tasks::new();
         let state = Self(Arc::new(Services {
@@ -135,17 +152,29 @@ impl AppState {
             limits,
             counter: PromptCounter::for_this_machine(),
             tasks: tasks.clone(),
+            announcer,
             clock,
         }));
+        let follower = tokio::spawn(crate::routing::sync::follow(
+            Arc::downgrade(&state.0),
+            poll,
+            subscribed,
+        ));
         let limits = state.limits.clone();
         Ok((
             state,
             Background {
                 usage: task,
+                deployments: follower.abort_handle(),
                 tasks,
                 limits,
             },
         ))
+    }
+
+    /// The state of `services` (for background tasks that hold them weakly).
+    pub(crate) fn from_services(services: Arc<Services>) -> Self {
+        Self(services)
     }
 
     /// Unix milliseconds now, by the state's clock.

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod budgets;
+pub mod deployment_views;
+pub mod deployments;
 pub mod keys;
 pub mod list;
 pub mod money;
@@ -35,6 +37,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
             put(budgets::put_key_budget).delete(budgets::delete_key_budget),
         )
         .route("/api-keys/{id}/limits", put(keys::put_limits))
+        .route(
+            "/deployments",
+            post(deployments::create).get(deployments::list),
+        )
+        .route("/deployments/health", get(deployments::health))
+        .route(
+            "/deployments/{id}",
+            get(deployments::show)
+                .patch(deployments::edit)
+                .delete(deployments::delete),
+        )
+        .route("/deployments/{id}/test", post(deployments::test))
         .route_layer(from_fn_with_state(state.clone(), operator_only));
     Router::new()
         .route("/auth/register", post(account::register))

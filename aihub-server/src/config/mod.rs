@@ -48,6 +48,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Admin master key (`AIHUB_MASTER_KEY`).
     pub master_key: Option<SecretString>,
+    /// The key deployment credentials are stored under (`AIHUB_SECRETS_KEY` or
+    /// `secrets_key_file`); without it, deployments created through the admin API cannot have
+    /// a credential of their own.
+    pub secrets_key: Option<crate::secrets::SecretsKey>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Longest a whole upstream request may take (non-stream) or take to start (stream).
@@ -209,7 +213,9 @@ impl Config {
         let routing =
             routing::resolve_routing(&raw.routing, &providers, upstream_max_retries, env)?;
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
+        let secrets_key = resolve_secrets_key(raw.secrets_key_file.as_deref(), env)?;
         Ok(Self {
+            secrets_key,
             listen,
             database_url,
             redis_url: raw.redis_url.clone(),
@@ -233,6 +239,26 @@ impl Config {
             routing,
         })
     }
+}
+
+/// The secrets key from `AIHUB_SECRETS_KEY`, else from the first line of `secrets_key_file`.
+fn resolve_secrets_key(
+    file: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::secrets::SecretsKey>, ConfigError> {
+    use crate::secrets::{SECRETS_KEY_ENV, SecretsKey};
+    if let Some(text) = env(SECRETS_KEY_ENV).filter(|v| !v.trim().is_empty()) {
+        return SecretsKey::parse(&text)
+            .map(Some)
+            .map_err(|e| ConfigError(format!("{SECRETS_KEY_ENV}: {e}")));
+    }
+    let Some(path) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("secrets_key_file: cannot read {path}: {e}")))?;
+    let first = text.lines().next().unwrap_or("");
+    SecretsKey::parse(first)
+        .map(Some)
+        .map_err(|e| ConfigError(format!("secrets_key_file: {path}: {e}")))
 }
 
 fn resolve_provider(

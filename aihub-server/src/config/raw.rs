@@ -20,6 +20,10 @@ pub struct RawConfig {
     pub redis_url: Option<String>,
     /// Admin master key; prefer the `AIHUB_MASTER_KEY` environment variable.
     pub master_key: Option<String>,
+    /// File holding the key that deployment credentials stored in the database are encrypted
+    /// under (32 bytes as base64 or 64 hex digits, its first line); the `AIHUB_SECRETS_KEY`
+    /// environment variable takes precedence. Never the key itself.
+    pub secrets_key_file: Option<String>,
     /// Largest accepted request body in bytes (default 4 MiB).
     pub max_body_bytes: Option<usize>,
     /// Upstream timeout for a whole request or the start of a stream (default 600).
@@ -218,6 +222,8 @@ impl RawConfig {
             "AIHUB_ROUTING_BREAKER_MIN_REQUESTS" => self.routing.breaker.min_requests,
             "AIHUB_ROUTING_BREAKER_FAILURE_PERCENT" => self.routing.breaker.failure_percent,
             "AIHUB_ROUTING_BREAKER_COOLDOWN_SECS" => self.routing.breaker.cooldown_secs,
+            "AIHUB_ROUTING_DEPLOYMENTS_POLL_SECS" => self.routing.deployments_poll_secs,
+            "AIHUB_SECRETS_KEY_FILE" => self.secrets_key_file,
         }
         if let Some(v) = get("AIHUB_CORS_ALLOWED_ORIGINS") {
             self.cors_allowed_origins = v

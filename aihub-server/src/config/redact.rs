@@ -76,6 +76,7 @@ impl fmt::Debug for Config {
             .field("database_url", &Url(Some(&self.database_url), true))
             .field("redis_url", &Url(self.redis_url.as_deref(), true))
             .field("master_key", &Secret(self.master_key.is_some()))
+            .field("secrets_key", &Secret(self.secrets_key.is_some()))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("upstream_timeout", &self.upstream_timeout)
             .field("upstream_read_timeout", &self.upstream_read_timeout)

@@ -29,6 +29,10 @@ pub struct RawRouting {
     /// Send non-stream requests to the upstream as streams and assemble the completion, so
     /// that `first_token_timeout_ms` bounds them too (default false).
     pub non_stream_as_stream: Option<bool>,
+    /// How often each instance checks the database for deployments changed through the
+    /// admin API, seconds (default 5; 0: never, rely on Redis). With Redis, changes are
+    /// announced at once and this is the safety net for a lost message.
+    pub deployments_poll_secs: Option<u64>,
     /// `[routing.breaker]`.
     #[serde(default)]
     pub breaker: RawBreaker,
@@ -203,6 +207,8 @@ pub struct RoutingSettings {
     pub non_stream_as_stream: bool,
     /// Breaker thresholds.
     pub breaker: BreakerSettings,
+    /// How often the database is checked for changed deployments (`None`: never).
+    pub deployments_poll: Option<Duration>,
     /// Model groups by name.
     pub groups: BTreeMap<String, GroupSettings>,
 }
@@ -342,6 +348,10 @@ pub fn resolve_routing(
         when_all_open,
         first_token_timeout: raw.first_token_timeout_ms.map(Duration::from_millis),
         non_stream_as_stream: raw.non_stream_as_stream.unwrap_or(false),
+        deployments_poll: match raw.deployments_poll_secs.unwrap_or(5) {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        },
         breaker: BreakerSettings {
             window: Duration::from_secs(b.window_secs.unwrap_or(60).max(1)),
             min_requests: b.min_requests.unwrap_or(5).max(1),

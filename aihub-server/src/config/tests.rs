@@ -466,3 +466,30 @@ fn the_guides_unlisted_models_example_opts_two_providers_in() {
     assert_eq!(price.currency, aihub_core::pricing::Currency::Cny);
     assert_eq!(price.input.to_string(), "2");
 }
+
+#[test]
+fn the_secrets_key_comes_from_the_environment_or_a_file_and_is_never_printed() {
+    const HEX: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
+    let hex = HEX;
+    let c = Config::resolve(RawConfig::default(), &env_of(&[])).unwrap();
+    assert!(c.secrets_key.is_none());
+    let pairs: &'static [(&'static str, &'static str)] = &[("AIHUB_SECRETS_KEY", HEX)];
+    let from_env = Config::resolve(RawConfig::default(), &env_of(pairs)).unwrap();
+    let key = from_env.secrets_key.as_ref().unwrap();
+    assert!(!format!("{from_env:?}").contains(hex));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key");
+    std::fs::write(&path, format!("{hex}\n")).unwrap();
+    let raw = RawConfig {
+        secrets_key_file: Some(path.display().to_string()),
+        ..RawConfig::default()
+    };
+    let from_file = Config::resolve(raw.clone(), &env_of(&[])).unwrap();
+    assert_eq!(from_file.secrets_key.unwrap().id(), key.id());
+    let bad: &'static [(&'static str, &'static str)] = &[("AIHUB_SECRETS_KEY", "too short")];
+    let e = Config::resolve(raw, &env_of(bad)).unwrap_err().to_string();
+    assert!(
+        e.contains("AIHUB_SECRETS_KEY") && !e.contains("too short"),
+        "{e}"
+    );
+}

@@ -4,11 +4,12 @@
 //! served by its provider alone — so the built-in catalog works with no routing config.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use aihub_core::Error;
 use aihub_core::providers::Adapter;
+use arc_swap::ArcSwap;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use secrecy::ExposeSecret;
@@ -60,11 +61,22 @@ pub struct Group {
     pub content_policy_fallbacks: Vec<String>,
 }
 
+/// Groups by name, as one request sees them.
+pub type Groups = HashMap<String, Arc<Group>>;
+
 /// Resolves the names callers send to groups.
 #[derive(Debug)]
 pub struct Router {
     models: ModelRouter,
-    groups: HashMap<String, Arc<Group>>,
+    /// The groups of `aihub.toml`, as built at start.
+    pub(super) configured: Groups,
+    /// The groups requests see: the configured ones with the stored deployments added,
+    /// swapped whole when those change (a request reads it without a lock).
+    pub(super) groups: ArcSwap<Groups>,
+    /// What the last load of stored deployments kept (health to carry over, problems).
+    pub(super) stored: Mutex<super::stored::Loaded>,
+    /// Held while stored deployments are loaded; the database generation loaded last.
+    pub(super) loading: tokio::sync::Mutex<Option<i64>>,
     implicit: RwLock<HashMap<String, Arc<Group>>>,
     /// Health of catalog models served alone, by model id (shared by every name of one).
     implicit_health: RwLock<HashMap<String, Arc<Health>>>,
@@ -96,7 +108,10 @@ impl Router {
         }
         let router = Self {
             models,
-            groups,
+            groups: ArcSwap::from_pointee(groups.clone()),
+            configured: groups,
+            stored: Mutex::default(),
+            loading: tokio::sync::Mutex::new(None),
             implicit: RwLock::default(),
             implicit_health: RwLock::default(),
             breaker,
@@ -129,15 +144,25 @@ impl Router {
         &self.models
     }
 
-    /// Configured groups, by name.
+    /// The groups of `aihub.toml`, by name.
     pub fn configured(&self) -> impl Iterator<Item = &Arc<Group>> {
-        self.groups.values()
+        self.configured.values()
+    }
+
+    /// Every group now: the configured ones and those of stored deployments.
+    pub fn current(&self) -> Arc<Groups> {
+        self.groups.load_full()
+    }
+
+    /// Breaker settings every deployment's health starts with.
+    pub(super) fn breaker(&self) -> BreakerSettings {
+        self.breaker
     }
 
     /// The group `name` names: a configured group, or the catalog model it resolves to,
     /// served by its provider alone. 404 `model_not_found` otherwise.
     pub fn group(&self, name: &str) -> Result<Arc<Group>, Error> {
-        if let Some(g) = self.groups.get(name) {
+        if let Some(g) = self.groups.load().get(name) {
             return Ok(g.clone());
         }
         if let Some(g) = read(&self.implicit).get(name) {

@@ -5,7 +5,10 @@ use crate::config::{Config, RawConfig};
 use crate::routing::ModelRouter;
 
 fn router(text: &str) -> Result<Router, String> {
-    let env = |name: &str| name.contains("KEY").then(|| format!("sk-{name}"));
+    let env = |name: &str| {
+        (name.contains("KEY") && name != crate::secrets::SECRETS_KEY_ENV)
+            .then(|| format!("sk-{name}"))
+    };
     let raw = RawConfig::parse(text).map_err(|e| e.to_string())?;
     let config = Config::resolve(raw, &env).map_err(|e| e.to_string())?;
     let models = ModelRouter::new(config.providers.clone(), config.catalog.clone());

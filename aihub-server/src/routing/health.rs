@@ -132,6 +132,22 @@ impl Health {
         }
     }
 
+    /// Outcomes in the breaker's window now: `(attempts, failures)` (emptied when the breaker
+    /// opens or closes again).
+    pub fn recent(&self, now: Instant) -> (usize, usize) {
+        let b = self.lock();
+        let live = b
+            .window
+            .iter()
+            .filter(|(at, _)| now.duration_since(*at) <= self.settings.window);
+        let (mut total, mut failed) = (0, 0);
+        for (_, f) in live {
+            total += 1;
+            failed += usize::from(*f);
+        }
+        (total, failed)
+    }
+
     /// Whether the deployment may be tried now, without taking the probe.
     pub fn peek(&self, now: Instant) -> Gate {
         match self.lock().state {

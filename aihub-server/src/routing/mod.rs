@@ -5,9 +5,12 @@
 mod describe;
 mod groups;
 mod health;
+mod stored;
+pub mod sync;
 
-pub use groups::{Deployment, Group, Router};
+pub use groups::{Deployment, Group, Groups, Router};
 pub use health::{BreakerState, Gate, Health, Lease, Outcome};
+pub use stored::Unservable;
 
 use std::collections::BTreeMap;
 

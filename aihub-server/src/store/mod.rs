@@ -30,6 +30,7 @@ mod accounts;
 mod api_keys;
 mod budgets;
 mod cache;
+mod deployments;
 mod error;
 mod invalidation;
 mod migrate;
@@ -47,6 +48,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use accounts::{User, normalize_email};
 pub use api_keys::{ApiKey, KeyLimits, NewApiKey};
 pub use budgets::{Budget, BudgetPeriod, BudgetScope, BudgetSetter, NewBudget, Spent};
+pub use deployments::StoredDeployment;
 pub use error::StoreError;
 
 pub use usage::UsageRecord;

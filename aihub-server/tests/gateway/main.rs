@@ -6,6 +6,7 @@ mod answers;
 mod billing;
 mod cors;
 mod crash;
+mod deployments;
 mod errors;
 mod ingress;
 mod limits;
