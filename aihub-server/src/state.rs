@@ -43,6 +43,8 @@ pub struct Services {
     pub counter: PromptCounter,
     /// Request tasks and the shutdown deadline.
     pub tasks: Tasks,
+    /// The exact-match response cache.
+    pub cache: crate::cache::ResponseCache,
     clock: Clock,
 }
 
@@ -125,6 +127,7 @@ impl AppState {
         let router = crate::routing::Router::new(&config, models.clone())?;
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
         let tasks = Tasks::new();
+        let cache = crate::cache::ResponseCache::new(&config.cache, config.redis_url.as_deref())?;
         let state = Self(Arc::new(Services {
             config,
             store,
@@ -135,6 +138,7 @@ impl AppState {
             limits,
             counter: PromptCounter::for_this_machine(),
             tasks: tasks.clone(),
+            cache,
             clock,
         }));
         let limits = state.limits.clone();

@@ -137,6 +137,7 @@ fn every_example_in_the_configuration_guide_loads() {
         "limits",
         "billing",
         "alerts",
+        "cache",
     ] {
         assert!(
             page.contains(&format!("| `{key}` |")),
@@ -344,13 +345,21 @@ fn every_key_that_is_not_a_table_has_an_environment_variable() {
             "billing",
             "alerts",
             "routing",
+            "cache",
         ]
         .contains(&key.as_str())
         {
             paths.push(key);
         }
     }
-    for section in ["limits", "billing", "alerts", "routing", "routing.breaker"] {
+    for section in [
+        "limits",
+        "billing",
+        "alerts",
+        "routing",
+        "routing.breaker",
+        "cache",
+    ] {
         for key in keys_of(&format!("[{section}]")) {
             if !["exchange_rates", "groups", "breaker"].contains(&key.as_str()) {
                 paths.push(format!("{}_{key}", section.replace('.', "_")));
@@ -465,4 +474,27 @@ fn the_guides_unlisted_models_example_opts_two_providers_in() {
     let price = sf.unlisted_price.as_ref().unwrap();
     assert_eq!(price.currency, aihub_core::pricing::Currency::Cny);
     assert_eq!(price.input.to_string(), "2");
+}
+
+#[test]
+fn cache_settings_are_checked() {
+    let load = |text: &str| Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[]));
+    let c = load("").unwrap();
+    assert!(!c.cache.enabled);
+    assert!(c.cache.charge_fraction.is_zero());
+    let c = load("[cache]\nenabled = true\ncharge_fraction = \"0.25\"\nttl_secs = 60").unwrap();
+    assert!(c.cache.enabled);
+    assert_eq!(c.cache.charge_fraction.to_string(), "0.25");
+    assert_eq!(c.cache.ttl, std::time::Duration::from_secs(60));
+    for bad in [
+        "[cache]\ncharge_fraction = \"1.5\"",
+        "[cache]\ncharge_fraction = \"-0.1\"",
+        "[cache]\nttl_secs = 0",
+        "[cache]\nttl_secs = 100\nmax_ttl_secs = 10",
+    ] {
+        let e = load(bad).unwrap_err().to_string();
+        assert!(e.contains("cache."), "{bad}: {e}");
+    }
+    // A float is not an exact decimal: refused when the file is read.
+    assert!(RawConfig::parse("[cache]\ncharge_fraction = 0.5").is_err());
 }

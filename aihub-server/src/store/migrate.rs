@@ -69,6 +69,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_usage_attempts.sql"),
         postgres: include_str!("../../migrations/postgres/0004_usage_attempts.sql"),
     },
+    EmbeddedMigration {
+        version: 5,
+        name: "response_cache",
+        sqlite: include_str!("../../migrations/sqlite/0005_response_cache.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_response_cache.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.
