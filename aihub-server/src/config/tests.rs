@@ -498,3 +498,21 @@ fn cache_settings_are_checked() {
     // A float is not an exact decimal: refused when the file is read.
     assert!(RawConfig::parse("[cache]\ncharge_fraction = 0.5").is_err());
 }
+
+#[test]
+fn the_cache_guide_example_loads() {
+    let page = include_str!("../../../docs/cache.md");
+    let block = page
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let c = Config::resolve(RawConfig::parse(block).unwrap(), &env_of(&[])).unwrap();
+    assert!(c.cache.enabled);
+    // The guide shows the defaults.
+    let expected = super::CacheSettings {
+        enabled: true,
+        ..super::CacheSettings::default()
+    };
+    assert_eq!(c.cache, expected);
+}

@@ -77,6 +77,9 @@ fn cached(extra: &str) -> String {
     format!("{UNLIMITED_FREE}[cache]\nenabled = true\n{extra}\n")
 }
 
+/// `cache_hit, cost_nanos, currency, prompt_tokens, completion_tokens, attempts, status`.
+type RecordRow = (i64, Option<i64>, Option<String>, i64, i64, i64, i64);
+
 /// The usage record of `request_id`, from the database itself.
 async fn record(g: &Gateway, request_id: &str) -> Value {
     sqlx::any::install_default_drivers();
@@ -84,7 +87,7 @@ async fn record(g: &Gateway, request_id: &str) -> Value {
         .await
         .unwrap();
     for _ in 0..100 {
-        let rows: Vec<(i64, Option<i64>, Option<String>, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<RecordRow> = sqlx::query_as(
             "SELECT CAST(cache_hit AS BIGINT), cost_nanos, currency, prompt_tokens, \
              completion_tokens, CAST(attempts AS BIGINT), CAST(status AS BIGINT) \
              FROM usage_records WHERE request_id = $1",
