@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod counting;
 #[cfg(feature = "demo")]

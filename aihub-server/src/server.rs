@@ -40,10 +40,12 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Headers a browser script may read from the gateway's answers.
-const EXPOSED_HEADERS: [&str; 11] = [
+const EXPOSED_HEADERS: [&str; 13] = [
     "x-request-id",
     "x-aihub-cost",
     "x-aihub-cost-currency",
+    "x-aihub-cache",
+    "x-aihub-cache-age",
     "retry-after",
     "x-should-retry",
     "x-ratelimit-limit-requests",

@@ -45,6 +45,8 @@ pub struct Services {
     pub tasks: Tasks,
     /// Announces deployment changes to the other instances (with `redis_url`).
     pub announcer: Option<crate::routing::sync::Announcer>,
+    /// The exact-match response cache.
+    pub cache: crate::cache::ResponseCache,
     clock: Clock,
 }
 
@@ -142,6 +144,7 @@ impl AppState {
         let poll = config.routing.deployments_poll;
         let clock = clock.unwrap_or_else(|| Arc::new(crate::timeutil::now_ms));
         let tasks = Tasks::new();
+        let cache = crate::cache::ResponseCache::new(&config.cache, config.redis_url.as_deref())?;
         let state = Self(Arc::new(Services {
             config,
             store,
@@ -153,6 +156,7 @@ impl AppState {
             counter: PromptCounter::for_this_machine(),
             tasks: tasks.clone(),
             announcer,
+            cache,
             clock,
         }));
         let follower = tokio::spawn(crate::routing::sync::follow(

@@ -200,6 +200,8 @@ pub struct KeyLimitsView {
     pub tpm_limit: Option<u64>,
     /// Requests in flight through this key at once, or null.
     pub max_concurrent: Option<u32>,
+    /// Whether the key's answers are cached by default, or null (the `[cache] enabled` default).
+    pub cache: Option<bool>,
 }
 
 fn check_limits(l: &KeyLimits) -> ApiResult<()> {
@@ -225,7 +227,8 @@ fn check_limits(l: &KeyLimits) -> ApiResult<()> {
 }
 
 /// `PUT /api/v1/auth/api-keys/{id}/limits` and `PUT /api/v1/admin/api-keys/{id}/limits`
-/// `{rpm_limit, tpm_limit, max_concurrent}`: a member on their own keys, the operator on any.
+/// `{rpm_limit, tpm_limit, max_concurrent, cache}`: a member on their own keys, the operator on
+/// any. The body replaces every setting: one left out is null.
 pub async fn put_limits(
     State(state): State<AppState>,
     principal: Principal,
@@ -241,5 +244,6 @@ pub async fn put_limits(
         rpm_limit: limits.rpm_limit,
         tpm_limit: limits.tpm_limit,
         max_concurrent: limits.max_concurrent,
+        cache: limits.cache,
     }))
 }

@@ -187,6 +187,8 @@ pub struct RecordView {
     pub error_type: Option<String>,
     /// Whether it was streamed.
     pub stream: bool,
+    /// Whether the answer came from the response cache (no upstream was called).
+    pub cache_hit: bool,
 }
 
 impl From<&UsageRecord> for RecordView {
@@ -202,6 +204,7 @@ impl From<&UsageRecord> for RecordView {
             upstream_request_id: r.upstream_request_id.clone(),
             attempts: r.attempts,
             usage_estimated: r.usage_estimated,
+            cache_hit: r.cache_hit,
             prompt_tokens: r.prompt_tokens,
             completion_tokens: r.completion_tokens,
             cached_tokens: r.cached_tokens,

@@ -2,6 +2,7 @@
 //! environment variables. Two phases: [`RawConfig`] is the file as written (unknown keys are
 //! errors); [`Config::load`] validates it and resolves secrets from the environment.
 
+mod cache;
 mod limits;
 mod raw;
 mod redact;
@@ -16,6 +17,7 @@ use aihub_core::catalog::Catalog;
 use aihub_core::providers::{ProviderConfig, ProviderKind, Quirks};
 use secrecy::SecretString;
 
+pub use cache::{CacheSettings, RawCache};
 pub use limits::{
     Alerts, Billing, LimitSettings, OnBackendError, Plan, builtin_plans, parse_currency,
 };
@@ -86,6 +88,8 @@ pub struct Config {
     pub cors: CorsOrigins,
     /// Model groups, deployments, retries, fallbacks and breakers.
     pub routing: RoutingSettings,
+    /// The exact-match response cache.
+    pub cache: CacheSettings,
 }
 
 /// Browser origins allowed to call the gateway cross-origin (CORS).
@@ -212,6 +216,7 @@ impl Config {
         let upstream_max_retries = raw.upstream_max_retries.unwrap_or(2);
         let routing =
             routing::resolve_routing(&raw.routing, &providers, upstream_max_retries, env)?;
+        let cache = cache::resolve_cache(&raw.cache)?;
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
         let secrets_key = resolve_secrets_key(raw.secrets_key_file.as_deref(), env)?;
         Ok(Self {
@@ -237,6 +242,7 @@ impl Config {
             alerts,
             cors,
             routing,
+            cache,
         })
     }
 }

@@ -67,6 +67,9 @@ pub struct RawConfig {
     /// `[routing]`: model groups, deployments, retries, fallbacks and breakers.
     #[serde(default)]
     pub routing: super::routing::RawRouting,
+    /// `[cache]`: the exact-match response cache.
+    #[serde(default)]
+    pub cache: super::cache::RawCache,
 }
 
 /// `[plans.ID]`. An omitted limit is unlimited.
@@ -224,6 +227,14 @@ impl RawConfig {
             "AIHUB_ROUTING_BREAKER_COOLDOWN_SECS" => self.routing.breaker.cooldown_secs,
             "AIHUB_ROUTING_DEPLOYMENTS_POLL_SECS" => self.routing.deployments_poll_secs,
             "AIHUB_SECRETS_KEY_FILE" => self.secrets_key_file,
+            "AIHUB_CACHE_ENABLED" => self.cache.enabled,
+            "AIHUB_CACHE_TTL_SECS" => self.cache.ttl_secs,
+            "AIHUB_CACHE_MAX_TTL_SECS" => self.cache.max_ttl_secs,
+            "AIHUB_CACHE_MAX_ENTRY_BYTES" => self.cache.max_entry_bytes,
+            "AIHUB_CACHE_MAX_MEMORY_BYTES" => self.cache.max_memory_bytes,
+            "AIHUB_CACHE_REDIS_TIMEOUT_MS" => self.cache.redis_timeout_ms,
+            "AIHUB_CACHE_SHARED_ACROSS_ORGANIZATIONS" => self.cache.shared_across_organizations,
+            "AIHUB_CACHE_CHARGE_FRACTION" => self.cache.charge_fraction,
         }
         if let Some(v) = get("AIHUB_CORS_ALLOWED_ORIGINS") {
             self.cors_allowed_origins = v

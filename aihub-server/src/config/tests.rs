@@ -137,6 +137,7 @@ fn every_example_in_the_configuration_guide_loads() {
         "limits",
         "billing",
         "alerts",
+        "cache",
     ] {
         assert!(
             page.contains(&format!("| `{key}` |")),
@@ -344,13 +345,21 @@ fn every_key_that_is_not_a_table_has_an_environment_variable() {
             "billing",
             "alerts",
             "routing",
+            "cache",
         ]
         .contains(&key.as_str())
         {
             paths.push(key);
         }
     }
-    for section in ["limits", "billing", "alerts", "routing", "routing.breaker"] {
+    for section in [
+        "limits",
+        "billing",
+        "alerts",
+        "routing",
+        "routing.breaker",
+        "cache",
+    ] {
         for key in keys_of(&format!("[{section}]")) {
             if !["exchange_rates", "groups", "breaker"].contains(&key.as_str()) {
                 paths.push(format!("{}_{key}", section.replace('.', "_")));
@@ -492,4 +501,45 @@ fn the_secrets_key_comes_from_the_environment_or_a_file_and_is_never_printed() {
         e.contains("AIHUB_SECRETS_KEY") && !e.contains("too short"),
         "{e}"
     );
+}
+
+#[test]
+fn cache_settings_are_checked() {
+    let load = |text: &str| Config::resolve(RawConfig::parse(text).unwrap(), &env_of(&[]));
+    let c = load("").unwrap();
+    assert!(!c.cache.enabled);
+    assert!(c.cache.charge_fraction.is_zero());
+    let c = load("[cache]\nenabled = true\ncharge_fraction = \"0.25\"\nttl_secs = 60").unwrap();
+    assert!(c.cache.enabled);
+    assert_eq!(c.cache.charge_fraction.to_string(), "0.25");
+    assert_eq!(c.cache.ttl, std::time::Duration::from_secs(60));
+    for bad in [
+        "[cache]\ncharge_fraction = \"1.5\"",
+        "[cache]\ncharge_fraction = \"-0.1\"",
+        "[cache]\nttl_secs = 0",
+        "[cache]\nttl_secs = 100\nmax_ttl_secs = 10",
+    ] {
+        let e = load(bad).unwrap_err().to_string();
+        assert!(e.contains("cache."), "{bad}: {e}");
+    }
+    // A float is not an exact decimal: refused when the file is read.
+    assert!(RawConfig::parse("[cache]\ncharge_fraction = 0.5").is_err());
+}
+
+#[test]
+fn the_cache_guide_example_loads() {
+    let page = include_str!("../../../docs/cache.md");
+    let block = page
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let c = Config::resolve(RawConfig::parse(block).unwrap(), &env_of(&[])).unwrap();
+    assert!(c.cache.enabled);
+    // The guide shows the defaults.
+    let expected = super::CacheSettings {
+        enabled: true,
+        ..super::CacheSettings::default()
+    };
+    assert_eq!(c.cache, expected);
 }

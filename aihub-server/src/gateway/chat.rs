@@ -7,9 +7,10 @@ use aihub_core::{ChatCompletion, ChatCompletionRequest, Usage};
 
 use super::proxied::{run_guarded, with_cost};
 use super::{
-    Ending, Failure, Presence, Proxied, Served, StreamAnswer, attempts, relay, request_id,
+    Ending, Failure, Presence, Proxied, Served, StreamAnswer, attempts, cached, relay, request_id,
 };
 use crate::auth::KeyAuth;
+use crate::cache::CacheControls;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -107,15 +108,19 @@ pub(super) fn dearest(
     }
 }
 
-/// Runs one chat request through the pipeline.
+/// Runs one chat request through the pipeline, with the cache directives of its headers
+/// (its body's `cache` object is taken out here and merged into them).
 pub async fn chat(
     state: &AppState,
     caller: KeyAuth,
     mut request: ChatCompletionRequest,
+    mut controls: CacheControls,
 ) -> Result<ChatAnswer, Failure> {
     let started_ms = state.now_ms();
     request.validate()?;
+    controls.take_from_body(&mut request.extra)?;
     let fallbacks = take_routing_fields(&mut request)?;
+    let cache = cached::plan(state, &caller, &controls, &fallbacks, &request);
     let group = state.router.group(&request.model)?;
     let output_limit = request.output_limit();
     // Deployments ranked by price on a fixed basis (the prompt is not counted yet).
@@ -154,15 +159,23 @@ pub async fn chat(
         .admission(state, max_output)
         .await
         .map_err(|refused| Failure::refused(refused, &proxied.id))?;
+    if let Some(answer) = cached::lookup(state, cache.as_deref()).await {
+        return cached::answer_hit(state, proxied, admission, answer).await;
+    }
+    let status = cache.as_ref().map(|c| c.status());
     let route = super::Route {
         group,
         fallbacks,
         per_choice,
+        cache,
     };
     if proxied.stream {
         return relay::start(state, proxied, admission, route, request)
             .await
-            .map(ChatAnswer::Stream);
+            .map(|mut s| {
+                s.cache = status;
+                ChatAnswer::Stream(s)
+            });
     }
     let headers = admission.headers();
     let request_id = proxied.id.clone();
@@ -180,6 +193,7 @@ pub async fn chat(
             request_id,
             headers,
             cost,
+            cache: status,
         }))),
         Some(Err(error)) => Err(Failure {
             error,
@@ -307,6 +321,23 @@ async fn complete(
         .await;
     match result {
         Ok(mut completion) => {
+            if !estimated && route.cache.is_some() {
+                let (provider, upstream) = match &attempts.last {
+                    Some(a) if !a.provider.is_empty() => {
+                        (a.provider.as_str(), a.upstream_model.as_str())
+                    }
+                    _ => (model.provider.as_str(), model.upstream.as_str()),
+                };
+                cached::store(
+                    &state,
+                    route.cache.as_deref(),
+                    completion.clone(),
+                    model,
+                    provider,
+                    upstream,
+                )
+                .await;
+            }
             completion.usage = Some(with_cost(usage, cost, estimated));
             Ok((completion, cost))
         }

@@ -125,6 +125,7 @@ pub async fn embeddings(
             request_id,
             headers,
             cost,
+            cache: None,
         }),
         Some(Err(error)) => Err(Failure {
             error,

@@ -15,12 +15,14 @@
 
 mod assembled;
 mod attempts;
+mod cached;
 mod chat;
 mod embeddings;
 mod proxied;
 mod relay;
 
 pub use attempts::{Admission, AttemptEntry, Attempts};
+pub use cached::CachePlan;
 pub use chat::{ChatAnswer, chat};
 pub use embeddings::embeddings;
 pub use proxied::{Ending, Proxied, prompt_reservation};
@@ -95,6 +97,8 @@ pub struct Served<T> {
     pub headers: RateHeaders,
     /// What the request was charged, when the model is priced.
     pub cost: Option<aihub_core::pricing::Money>,
+    /// What the response cache did, when the request used it.
+    pub cache: Option<crate::cache::CacheStatus>,
 }
 
 /// Set when the handler waiting for a request's task goes away (the client disconnected).
@@ -132,6 +136,8 @@ pub struct Route {
     pub fallbacks: Vec<String>,
     /// Output tokens reserved per choice.
     pub per_choice: u64,
+    /// How the request uses the response cache; `None` when it does not.
+    pub cache: Option<Box<CachePlan>>,
 }
 
 /// A new gateway request id.

@@ -175,6 +175,11 @@ impl Proxied {
         })
     }
 
+    /// Notes that this request's record is on its way to the store (written by the caller).
+    pub(crate) fn mark_recorded(&self) {
+        self.recorded.store(true, Ordering::Release);
+    }
+
     /// The cost of `usage` at the model's price, when priced.
     pub fn cost(&self, usage: &Usage) -> Option<Money> {
         self.model.price().map(|p| p.cost(usage))
@@ -241,6 +246,7 @@ impl Proxied {
             attempts: ending.attempts,
             usage_estimated: ending.estimated,
             upstream_request_id: ending.attempt.and_then(|a| a.upstream_request_id.clone()),
+            cache_hit: false,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct StreamAnswer {
     pub headers: RateHeaders,
     /// The stream's events.
     pub events: mpsc::Receiver<StreamEvent>,
+    /// What the response cache did, when the request used it.
+    pub cache: Option<crate::cache::CacheStatus>,
 }
 
 /// Starts the relay task and waits until the upstream stream began (or failed first).
@@ -76,6 +78,7 @@ pub async fn start(
             request_id,
             headers,
             events,
+            cache: None,
         }),
         Ok(Err(error)) => Err(Failure {
             error,
@@ -195,13 +198,14 @@ struct Relay {
     acc: ChatAccumulator,
     ttft_ms: Option<i64>,
     identity: Option<Identity>,
+    cache: Option<Box<super::CachePlan>>,
 }
 
 async fn relay(
     state: AppState,
     proxied: Proxied,
     admission: Admission,
-    route: super::Route,
+    mut route: super::Route,
     request: ChatCompletionRequest,
     mut started: oneshot::Sender<Result<(), ApiError>>,
     events: mpsc::Sender<StreamEvent>,
@@ -215,6 +219,7 @@ async fn relay(
         acc: ChatAccumulator::new(),
         ttft_ms: None,
         identity: None,
+        cache: route.cache.take(),
     };
     let per_choice = route.per_choice;
     let first_content_limit = state
@@ -450,6 +455,26 @@ impl Relay {
         let cost = self
             .finish(&usage, estimated, &attempts, status, kind)
             .await;
+        if status == 200 && !estimated && self.cache.is_some() {
+            // A whole stream (its end, finish reasons and the provider's usage seen) is kept.
+            let model = attempts.model(&self.proxied);
+            let (provider, upstream) = match &attempts.last {
+                Some(a) if !a.provider.is_empty() => {
+                    (a.provider.as_str(), a.upstream_model.as_str())
+                }
+                _ => (model.provider.as_str(), model.upstream.as_str()),
+            };
+            let completion = self.acc.clone().finish();
+            super::cached::store(
+                &self.state,
+                self.cache.as_deref(),
+                completion,
+                model,
+                provider,
+                upstream,
+            )
+            .await;
+        }
         if end == End::ClientGone {
             return;
         }

@@ -378,6 +378,7 @@ fn record_of(s: &Setup, request_id: &str, nanos: i64) -> crate::store::UsageReco
         attempts: 1,
         usage_estimated: false,
         upstream_request_id: None,
+        cache_hit: false,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct KeyLimits {
     pub tpm_limit: Option<u64>,
     /// Requests in flight at once through this key.
     pub max_concurrent: Option<u32>,
+    /// Whether the key's answers are cached by default; `None` follows `[cache] enabled`.
+    #[serde(default)]
+    pub cache: Option<bool>,
 }
 
 impl ApiKey {
@@ -75,7 +78,8 @@ impl ApiKey {
 macro_rules! key_columns {
     () => {
         "k.id, k.user_id, k.organization_id, k.team_id, k.name, k.prefix, k.created_at, \
-         k.expires_at, k.revoked_at, k.last_used_at, k.rpm_limit, k.tpm_limit, k.max_concurrent"
+         k.expires_at, k.revoked_at, k.last_used_at, k.rpm_limit, k.tpm_limit, k.max_concurrent, \
+         k.cache_enabled"
     };
 }
 
@@ -95,6 +99,7 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
             rpm_limit: opt_int(row, "rpm_limit")?.map(narrow).transpose()?,
             tpm_limit: opt_int(row, "tpm_limit")?.map(narrow).transpose()?,
             max_concurrent: opt_int(row, "max_concurrent")?.map(narrow).transpose()?,
+            cache: opt_int(row, "cache_enabled")?.map(|v| v != 0),
         },
     })
 }
@@ -239,7 +244,8 @@ impl Store {
         limits: KeyLimits,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE api_keys SET rpm_limit = $2, tpm_limit = $3, max_concurrent = $4 WHERE id = $1",
+            "UPDATE api_keys SET rpm_limit = $2, tpm_limit = $3, max_concurrent = $4, \
+             cache_enabled = $5 WHERE id = $1",
         )
         .bind(key_id.to_string())
         .bind(limits.rpm_limit.map(i64::from))
@@ -249,6 +255,7 @@ impl Store {
                 .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
         )
         .bind(limits.max_concurrent.map(i64::from))
+        .bind(limits.cache.map(super::rows::flag_value))
         .execute(&self.write)
         .await?;
         self.changed().await;

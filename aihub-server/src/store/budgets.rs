@@ -310,7 +310,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// What a key or a user spent in records created at or after `from` (unix ms).
+    /// What a key or a user spent in records created at or after `from` (unix ms); the tokens
+    /// of answers served from the response cache are not counted (a hit uses no token quota).
     pub async fn spent_since(
         &self,
         scope: BudgetScope,
@@ -325,7 +326,8 @@ impl Store {
         };
         let rows = sqlx::query(&format!(
             "SELECT currency, \
-             CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS tokens, \
+             CAST(SUM(CASE WHEN cache_hit = 1 THEN 0 ELSE prompt_tokens + completion_tokens END) \
+             AS BIGINT) AS tokens, \
              CAST(SUM(cost_nanos) AS BIGINT) AS cost_nanos \
              FROM usage_records WHERE {column} = $1 AND created_at >= $2 GROUP BY currency"
         ))

@@ -70,6 +70,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         postgres: include_str!("../../migrations/postgres/0004_usage_attempts.sql"),
     },
     EmbeddedMigration {
+        version: 5,
+        name: "response_cache",
+        sqlite: include_str!("../../migrations/sqlite/0005_response_cache.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_response_cache.sql"),
+    },
+    EmbeddedMigration {
         version: 6,
         name: "deployments",
         sqlite: include_str!("../../migrations/sqlite/0006_deployments.sql"),

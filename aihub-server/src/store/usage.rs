@@ -62,6 +62,10 @@ pub struct UsageRecord {
     /// The provider's request id for the serving attempt, when it sent one.
     #[serde(default)]
     pub upstream_request_id: Option<String>,
+    /// True when the answer came from the response cache: no upstream was called, the token
+    /// columns hold the tokens served and `cost_nanos` what the hit was charged.
+    #[serde(default)]
+    pub cache_hit: bool,
 }
 
 fn one() -> u32 {
@@ -79,8 +83,8 @@ impl UsageRecord {
 pub(crate) const USAGE_COLUMNS: &str = "id, request_id, created_at, api_key_id, user_id, \
      organization_id, team_id, model, provider, upstream_model, prompt_tokens, completion_tokens, \
      cached_tokens, reasoning_tokens, cost_nanos, currency, latency_ms, ttft_ms, status, \
-     error_type, stream, attempts, usage_estimated, upstream_request_id";
-const COLUMN_COUNT: usize = 24;
+     error_type, stream, attempts, usage_estimated, upstream_request_id, cache_hit";
+const COLUMN_COUNT: usize = 25;
 
 /// Rows per INSERT statement: one round trip per 100 records, 2400 parameters (SQLite allows
 /// 32766, PostgreSQL 65535).
@@ -114,6 +118,7 @@ fn bind_record<'q>(query: AnyQuery<'q>, r: &'q UsageRecord) -> AnyQuery<'q> {
         .bind(i64::from(r.attempts))
         .bind(flag_value(r.usage_estimated))
         .bind(r.upstream_request_id.as_deref())
+        .bind(flag_value(r.cache_hit))
 }
 
 /// `INSERT … VALUES ($1, …), (…) ON CONFLICT (id) DO NOTHING` for `rows` records.
@@ -161,6 +166,7 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<UsageRecord, StoreError> {
         attempts: u32::try_from(int(row, "attempts")?).unwrap_or(0),
         usage_estimated: flag(row, "usage_estimated")?,
         upstream_request_id: opt_text(row, "upstream_request_id")?,
+        cache_hit: flag(row, "cache_hit")?,
     })
 }
 
@@ -201,8 +207,8 @@ mod tests {
     fn insert_statement_numbers_every_placeholder_once() {
         let sql = insert_statement(2);
         assert!(sql.contains("VALUES ($1, $2, "));
-        assert!(sql.contains("$24), ($25, "));
-        assert!(sql.ends_with("$48) ON CONFLICT (id) DO NOTHING"));
+        assert!(sql.contains("$25), ($26, "));
+        assert!(sql.ends_with("$50) ON CONFLICT (id) DO NOTHING"));
         assert_eq!(USAGE_COLUMNS.split(", ").count(), COLUMN_COUNT);
     }
 }

@@ -239,11 +239,18 @@ async fn plans_budgets_and_limits_answer_with_their_documented_fields() {
     assert_eq!(
         limits,
         json!({"id": key_id, "object": "api_key.limits", "rpm_limit": 5,
-               "tpm_limit": null, "max_concurrent": 2})
+               "tpm_limit": null, "max_concurrent": 2, "cache": null})
     );
     assert_eq!(
         fields(&limits),
-        ["id", "object", "rpm_limit", "tpm_limit", "max_concurrent"]
+        [
+            "id",
+            "object",
+            "rpm_limit",
+            "tpm_limit",
+            "max_concurrent",
+            "cache"
+        ]
     );
 }
 
@@ -321,7 +328,8 @@ async fn usage_answers_with_its_documented_fields() {
             "ttft_ms",
             "status",
             "error_type",
-            "stream"
+            "stream",
+            "cache_hit"
         ]
     );
     assert_eq!(history["data"][0]["cost"], "0.000006");

@@ -73,6 +73,8 @@ async fn preflight_is_answered_before_auth_and_answers_carry_cors_headers() {
         "x-request-id",
         "retry-after",
         "x-ratelimit-remaining-requests",
+        "x-aihub-cache",
+        "x-aihub-cache-age",
     ] {
         assert!(exposed.contains(name), "{name} not in {exposed}");
     }

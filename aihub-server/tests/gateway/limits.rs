@@ -498,13 +498,13 @@ async fn plans_and_budgets_are_managed_through_the_api() {
 }
 
 /// A TCP relay to the real Redis that the test can cut and restore, to play an outage.
-struct RedisRelay {
-    port: u16,
+pub(crate) struct RedisRelay {
+    pub(crate) port: u16,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl RedisRelay {
-    async fn start(port: u16) -> Self {
+    pub(crate) async fn start(port: u16) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -527,7 +527,7 @@ impl RedisRelay {
     }
 
     /// Closes the listener and every relayed connection.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
             task.abort();
         }

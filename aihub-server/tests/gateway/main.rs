@@ -4,6 +4,7 @@
 mod accounts;
 mod answers;
 mod billing;
+mod cache;
 mod cors;
 mod crash;
 mod deployments;

@@ -77,6 +77,7 @@ async fn key_limits_round_trip(db: TestDb) {
         rpm_limit: Some(20),
         tpm_limit: Some(5_000_000_000),
         max_concurrent: None,
+        cache: Some(true),
     };
     assert!(db.store.set_api_key_limits(k.id, limits).await.unwrap());
     assert_eq!(

@@ -42,6 +42,7 @@ pub fn record(user: &User, created_at: i64, model: &str) -> UsageRecord {
         attempts: 1,
         usage_estimated: false,
         upstream_request_id: None,
+        cache_hit: false,
     }
 }
 
