@@ -46,6 +46,19 @@ fn bad(message: String, param: &str) -> ApiError {
     ApiError::bad_request(message, param)
 }
 
+/// The controls read from the request's headers where they are (the whole header map is not
+/// copied, as a `HeaderMap` extractor would).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CacheControls {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Self::from_headers(&parts.headers)
+    }
+}
+
 impl CacheControls {
     /// The controls in `headers`; a request with neither header costs two lookups.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {

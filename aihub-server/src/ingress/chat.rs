@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aihub_core::ChatCompletionRequest;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
@@ -25,13 +25,9 @@ use crate::state::AppState;
 pub async fn completions(
     State(state): State<AppState>,
     caller: KeyAuth,
-    request_headers: HeaderMap,
+    controls: CacheControls,
     Json(request): Json<ChatCompletionRequest>,
 ) -> Response {
-    let controls = match CacheControls::from_headers(&request_headers) {
-        Ok(c) => c,
-        Err(e) => return failure_response(e.into()),
-    };
     let wants_usage = request.wants_stream_usage();
     match gateway::chat(&state, caller, request, controls).await {
         Ok(ChatAnswer::Complete(served)) => with_cache_status(
