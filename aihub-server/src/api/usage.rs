@@ -189,6 +189,23 @@ pub struct RecordView {
     pub stream: bool,
     /// Whether the answer came from the response cache (no upstream was called).
     pub cache_hit: bool,
+    /// Every upstream attempt, in order: deployment, model, status, latency, error.
+    pub attempt_log: Vec<AttemptView>,
+}
+
+/// One upstream attempt of a request, as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    /// The deployment tried.
+    pub deployment: String,
+    /// Its model, `provider/model`.
+    pub model: String,
+    /// The provider's HTTP status, or null when it never answered.
+    pub status: Option<u16>,
+    /// How long the attempt took.
+    pub latency_ms: u64,
+    /// Why it failed (the error type), or null for the attempt that served.
+    pub error: Option<String>,
 }
 
 impl From<&UsageRecord> for RecordView {
@@ -217,6 +234,17 @@ impl From<&UsageRecord> for RecordView {
             status: r.status,
             error_type: r.error_type.clone(),
             stream: r.stream,
+            attempt_log: r
+                .attempt_log
+                .iter()
+                .map(|a| AttemptView {
+                    deployment: a.deployment.clone(),
+                    model: a.model.clone(),
+                    status: a.status,
+                    latency_ms: a.latency_ms,
+                    error: a.error.clone(),
+                })
+                .collect(),
         }
     }
 }

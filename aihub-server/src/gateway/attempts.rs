@@ -33,19 +33,7 @@ use crate::config::WhenAllOpen;
 use crate::limits::{Refused, Ticket};
 use crate::routing::{Deployment, Gate, Group, Outcome, RoutedModel};
 use crate::state::AppState;
-
-/// One attempt, as the request's record lists it.
-#[derive(Debug, Clone)]
-pub struct AttemptEntry {
-    /// The deployment tried.
-    pub deployment: String,
-    /// HTTP status the provider answered, when it answered.
-    pub status: Option<u16>,
-    /// How long it took, ms.
-    pub latency_ms: u64,
-    /// Why it failed (the error kind), when it did.
-    pub error: Option<&'static str>,
-}
+use crate::store::AttemptRecord;
 
 /// The attempts a request made.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +48,7 @@ pub struct Attempts {
     /// The deployment that served (or was tried last).
     pub served: Option<Arc<Deployment>>,
     /// Every attempt, in order.
-    pub log: Vec<AttemptEntry>,
+    pub log: Vec<AttemptRecord>,
 }
 
 impl Attempts {
@@ -403,11 +391,12 @@ where
             _ => work.await,
         };
         let latency = info.latency;
-        attempts.log.push(AttemptEntry {
+        attempts.log.push(AttemptRecord {
             deployment: deployment.id.clone(),
+            model: deployment.model.id.clone(),
             status: info.status,
             latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            error: result.as_ref().err().map(Error::kind),
+            error: result.as_ref().err().map(|e| e.kind().to_owned()),
         });
         attempts.last = Some(info);
         attempts.served = Some(deployment.clone());

@@ -172,6 +172,7 @@ pub(super) async fn answer_hit(
                 error_type: None,
                 attempts: 0,
                 attempt: None,
+                log: &[],
                 model: &proxied.model,
             },
         );

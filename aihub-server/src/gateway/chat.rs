@@ -315,6 +315,7 @@ async fn complete(
                 error_type,
                 attempts: attempts.count,
                 attempt: attempts.last.as_ref(),
+                log: &attempts.log,
                 model,
             },
         )

@@ -103,6 +103,7 @@ pub async fn embeddings(
                     error_type,
                     attempts: attempts.count,
                     attempt: attempts.last.as_ref(),
+                    log: &attempts.log,
                     model,
                 },
             )

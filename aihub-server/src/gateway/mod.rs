@@ -21,7 +21,7 @@ mod embeddings;
 mod proxied;
 mod relay;
 
-pub use attempts::{Admission, AttemptEntry, Attempts};
+pub use attempts::{Admission, Attempts};
 pub use cached::CachePlan;
 pub use chat::{ChatAnswer, chat};
 pub use embeddings::embeddings;

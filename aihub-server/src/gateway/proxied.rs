@@ -55,6 +55,8 @@ pub struct Ending<'a> {
     pub attempts: u32,
     /// The attempt that served (or the last one tried).
     pub attempt: Option<&'a AttemptInfo>,
+    /// Every attempt made, in order.
+    pub log: &'a [crate::store::AttemptRecord],
     /// The model that served (or was tried last): what the request is billed at.
     pub model: &'a RoutedModel,
 }
@@ -247,6 +249,7 @@ impl Proxied {
             usage_estimated: ending.estimated,
             upstream_request_id: ending.attempt.and_then(|a| a.upstream_request_id.clone()),
             cache_hit: false,
+            attempt_log: ending.log.to_vec(),
         }
     }
 }
@@ -351,6 +354,7 @@ where
                             error_type: Some("gateway_error"),
                             attempts: 1,
                             attempt: None,
+                            log: &[],
                             model: &guard.model,
                         },
                     );

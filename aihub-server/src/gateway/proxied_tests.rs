@@ -107,6 +107,7 @@ async fn a_task_that_recorded_before_it_panicked_is_not_recorded_twice() {
             error_type: None,
             attempts: 1,
             attempt: None,
+            log: &[],
             model: &inner.model,
         };
         inner.finish(&task_state, Some(ticket), ending).await;

@@ -373,6 +373,7 @@ impl Relay {
                     error_type,
                     attempts: attempts.count,
                     attempt: attempts.last.as_ref(),
+                    log: &attempts.log,
                     model: attempts.model(&self.proxied),
                 },
             )

@@ -379,6 +379,7 @@ fn record_of(s: &Setup, request_id: &str, nanos: i64) -> crate::store::UsageReco
         usage_estimated: false,
         upstream_request_id: None,
         cache_hit: false,
+        attempt_log: Vec::new(),
     }
 }
 

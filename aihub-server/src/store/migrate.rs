@@ -81,6 +81,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_deployments.sql"),
         postgres: include_str!("../../migrations/postgres/0006_deployments.sql"),
     },
+    EmbeddedMigration {
+        version: 7,
+        name: "attempt_log",
+        sqlite: include_str!("../../migrations/sqlite/0007_attempt_log.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_attempt_log.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.

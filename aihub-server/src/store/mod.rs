@@ -51,7 +51,7 @@ pub use budgets::{Budget, BudgetPeriod, BudgetScope, BudgetSetter, NewBudget, Sp
 pub use deployments::StoredDeployment;
 pub use error::StoreError;
 
-pub use usage::UsageRecord;
+pub use usage::{AttemptRecord, UsageRecord};
 pub use usage_report::{CostReport, DayCost, ModelCost, UsageFilter, UsageTotals};
 
 /// Where the gateway keeps its data when nothing else is configured: `./aihub.db`.

@@ -66,6 +66,24 @@ pub struct UsageRecord {
     /// columns hold the tokens served and `cost_nanos` what the hit was charged.
     #[serde(default)]
     pub cache_hit: bool,
+    /// Every upstream attempt, in order (empty when no upstream was called).
+    #[serde(default)]
+    pub attempt_log: Vec<AttemptRecord>,
+}
+
+/// One upstream attempt of a request, as its record keeps it (the waterfall).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttemptRecord {
+    /// The deployment tried.
+    pub deployment: String,
+    /// The model it serves, `provider/upstream model`.
+    pub model: String,
+    /// The HTTP status the provider answered, when it answered.
+    pub status: Option<u16>,
+    /// How long the attempt took, ms.
+    pub latency_ms: u64,
+    /// Why it failed (the error kind); `None` for the attempt that served.
+    pub error: Option<String>,
 }
 
 fn one() -> u32 {
@@ -83,10 +101,11 @@ impl UsageRecord {
 pub(crate) const USAGE_COLUMNS: &str = "id, request_id, created_at, api_key_id, user_id, \
      organization_id, team_id, model, provider, upstream_model, prompt_tokens, completion_tokens, \
      cached_tokens, reasoning_tokens, cost_nanos, currency, latency_ms, ttft_ms, status, \
-     error_type, stream, attempts, usage_estimated, upstream_request_id, cache_hit";
-const COLUMN_COUNT: usize = 25;
+     error_type, stream, attempts, usage_estimated, upstream_request_id, cache_hit, \
+     attempt_log";
+const COLUMN_COUNT: usize = 26;
 
-/// Rows per INSERT statement: one round trip per 100 records, 2400 parameters (SQLite allows
+/// Rows per INSERT statement: one round trip per 100 records, 2600 parameters (SQLite allows
 /// 32766, PostgreSQL 65535).
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -119,6 +138,16 @@ fn bind_record<'q>(query: AnyQuery<'q>, r: &'q UsageRecord) -> AnyQuery<'q> {
         .bind(flag_value(r.usage_estimated))
         .bind(r.upstream_request_id.as_deref())
         .bind(flag_value(r.cache_hit))
+        .bind(attempt_log_json(&r.attempt_log))
+}
+
+/// The `attempt_log` column's value: a JSON array, or NULL for no attempts.
+fn attempt_log_json(log: &[AttemptRecord]) -> Option<String> {
+    if log.is_empty() {
+        return None;
+    }
+    // Serializing plain strings and numbers cannot fail.
+    serde_json::to_string(log).ok()
 }
 
 /// `INSERT … VALUES ($1, …), (…) ON CONFLICT (id) DO NOTHING` for `rows` records.
@@ -167,6 +196,12 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<UsageRecord, StoreError> {
         usage_estimated: flag(row, "usage_estimated")?,
         upstream_request_id: opt_text(row, "upstream_request_id")?,
         cache_hit: flag(row, "cache_hit")?,
+        attempt_log: match opt_text(row, "attempt_log")? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                super::error::invalid_data(format!("column attempt_log: not an attempt list ({e})"))
+            })?,
+        },
     })
 }
 
@@ -207,8 +242,8 @@ mod tests {
     fn insert_statement_numbers_every_placeholder_once() {
         let sql = insert_statement(2);
         assert!(sql.contains("VALUES ($1, $2, "));
-        assert!(sql.contains("$25), ($26, "));
-        assert!(sql.ends_with("$50) ON CONFLICT (id) DO NOTHING"));
+        assert!(sql.contains("$26), ($27, "));
+        assert!(sql.ends_with("$52) ON CONFLICT (id) DO NOTHING"));
         assert_eq!(USAGE_COLUMNS.split(", ").count(), COLUMN_COUNT);
     }
 }

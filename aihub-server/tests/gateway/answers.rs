@@ -329,8 +329,13 @@ async fn usage_answers_with_its_documented_fields() {
             "status",
             "error_type",
             "stream",
-            "cache_hit"
+            "cache_hit",
+            "attempt_log"
         ]
+    );
+    assert_eq!(
+        fields(&history["data"][0]["attempt_log"][0]),
+        ["deployment", "model", "status", "latency_ms", "error"]
     );
     assert_eq!(history["data"][0]["cost"], "0.000006");
 

@@ -150,6 +150,28 @@ async fn a_failing_primary_is_taken_out_and_probed_once_after_its_cooldown() {
             3,
             "the three requests that met the failing primary made two attempts: {rows:?}"
         );
+        // Each of them keeps its waterfall: the primary's 500, then the secondary's answer.
+        for row in rows.iter().filter(|r| r["attempts"] == 2) {
+            let log = row["attempt_log"].as_array().expect("an attempt log");
+            assert_eq!(log.len(), 2, "{row}");
+            assert_eq!(log[0]["deployment"], "primary", "{row}");
+            assert_eq!(log[0]["model"], format!("mock/{primary}"), "{row}");
+            assert_eq!(log[0]["status"], 500, "{row}");
+            assert_eq!(log[0]["error"], "upstream", "{row}");
+            assert_eq!(log[1]["deployment"], "secondary", "{row}");
+            assert_eq!(log[1]["status"], 200, "{row}");
+            assert!(log[1]["error"].is_null(), "{row}");
+            assert!(log[1]["latency_ms"].is_u64(), "{row}");
+        }
+        let single = rows
+            .iter()
+            .find(|r| r["attempts"] == 1)
+            .expect("a one-attempt record");
+        assert_eq!(
+            single["attempt_log"].as_array().map(Vec::len),
+            Some(1),
+            "{single}"
+        );
         tokio::time::sleep(Duration::from_millis(1100)).await;
         // After the cooldown exactly one probe reaches the primary, which now answers (its
         // scripted failures are used up): the breaker closes and it serves again.

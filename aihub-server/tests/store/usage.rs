@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use aihub_server::store::{Checkpoint, StoreError, UsageFilter, UsageRecord, UsageTotals, User};
+use aihub_server::store::{
+    AttemptRecord, Checkpoint, StoreError, UsageFilter, UsageRecord, UsageTotals, User,
+};
 use uuid::Uuid;
 
 use crate::harness::TestDb;
@@ -43,6 +45,22 @@ pub fn record(user: &User, created_at: i64, model: &str) -> UsageRecord {
         usage_estimated: false,
         upstream_request_id: None,
         cache_hit: false,
+        attempt_log: vec![
+            AttemptRecord {
+                deployment: "primary".into(),
+                model: "openai/gpt-4o-mini".into(),
+                status: Some(503),
+                latency_ms: 12,
+                error: Some("upstream_error".into()),
+            },
+            AttemptRecord {
+                deployment: "openai/gpt-4o-mini".into(),
+                model: "openai/gpt-4o-mini".into(),
+                status: Some(200),
+                latency_ms: 40,
+                error: None,
+            },
+        ],
     }
 }
 
