@@ -47,6 +47,9 @@ pub struct Services {
     pub announcer: Option<crate::routing::sync::Announcer>,
     /// The exact-match response cache.
     pub cache: crate::cache::ResponseCache,
+    /// Deployments' rpm/tpm, breaker changes and probes shared with the other instances
+    /// (with `redis_url`).
+    pub shared_routing: Option<crate::routing::shared::SharedRouting>,
     clock: Clock,
 }
 
@@ -137,6 +140,13 @@ impl AppState {
             Some(url) => Some(crate::routing::sync::Announcer::new(url)?),
             None => None,
         };
+        let shared_routing = match &config.redis_url {
+            Some(url) => Some(
+                crate::routing::shared::SharedRouting::connect(url, config.limits.backend_timeout)
+                    .await?,
+            ),
+            None => None,
+        };
         let subscribed = match &announcer {
             Some(a) => crate::routing::sync::first_subscription(a).await,
             None => None,
@@ -157,6 +167,7 @@ impl AppState {
             tasks: tasks.clone(),
             announcer,
             cache,
+            shared_routing,
             clock,
         }));
         let follower = tokio::spawn(crate::routing::sync::follow(

@@ -52,6 +52,14 @@ pub struct Attempts {
 }
 
 impl Attempts {
+    /// Adds the tokens `usage` counts beyond the prompt taken at the serving attempt's start
+    /// to that deployment's `tpm` count.
+    pub fn settle_capacity(&self, state: &AppState, proxied: &Proxied, usage: &aihub_core::Usage) {
+        if let Some(d) = &self.served {
+            super::capacity::settle(state, d, proxied.prompt_tokens, usage);
+        }
+    }
+
     /// The model the request is billed and recorded as: the one that served (or was tried
     /// last), else the one it was admitted for.
     pub fn model<'a>(&'a self, proxied: &'a Proxied) -> &'a RoutedModel {
@@ -325,6 +333,8 @@ where
         .unwrap_or(u32::MAX)
         .saturating_add(policy.max_retries);
     let mut last: Option<(Error, Class)> = None;
+    // The shortest wait among deployments skipped at their own rpm/tpm.
+    let mut full: Option<std::time::Duration> = None;
     let mut skipped_in_a_row = 0usize;
     let mut made = 0u32;
     let mut index = 0usize;
@@ -351,6 +361,14 @@ where
                 () = state.tasks.deadline_reached() => break,
             }
         }
+        if let Err(wait) = super::capacity::take(state, &deployment, proxied.prompt_tokens).await {
+            full = Some(full.map_or(wait, |w| w.min(wait)));
+            skipped_in_a_row += 1;
+            if skipped_in_a_row >= order.len() {
+                break;
+            }
+            continue;
+        }
         let lease = match deployment.health.begin(Instant::now()) {
             Ok(lease) => lease,
             Err(_) if forced => deployment.health.force(),
@@ -362,10 +380,26 @@ where
                 continue;
             }
         };
+        if lease.is_probe()
+            && let Some(shared) = &state.shared_routing
+            && !shared
+                .claim_probe(&deployment.shared_key, state.config.upstream_timeout)
+                .await
+        {
+            // Another instance is sending the one probe: wait for its outcome.
+            lease.defer_probe();
+            skipped_in_a_row += 1;
+            if skipped_in_a_row >= order.len() {
+                break;
+            }
+            continue;
+        }
         if let Err(refused) = admission.fit(state, proxied, &deployment.model).await {
             tracing::info!(request_id = %proxied.id, deployment = %deployment.id, "attempt skipped: it does not fit the caller's limits");
             *refusal = Some(refused);
+            let probe = lease.is_probe();
             drop(lease);
+            announce(state, &deployment, probe, None);
             skipped_in_a_row += 1;
             if skipped_in_a_row >= order.len() {
                 break;
@@ -400,9 +434,11 @@ where
         });
         attempts.last = Some(info);
         attempts.served = Some(deployment.clone());
+        let probe = lease.is_probe();
         let error = match result {
             Ok(value) => {
-                lease.finish(Outcome::Success, latency);
+                let change = lease.finish(Outcome::Success, latency);
+                announce(state, &deployment, probe, change);
                 return GroupEnd::Served(value);
             }
             Err(e) => e,
@@ -413,7 +449,8 @@ where
                 .saturating_add(proxied.prompt_tokens);
         }
         let class = classify(&error);
-        lease.finish(outcome(class), latency);
+        let change = lease.finish(outcome(class), latency);
+        announce(state, &deployment, probe, change);
         tracing::debug!(request_id = %proxied.id, deployment = %deployment.id, attempt = attempts.count, error = %error, "attempt failed");
         match class {
             Class::Final => return GroupEnd::Final(error),
@@ -426,9 +463,10 @@ where
     match last {
         Some((e, class)) => GroupEnd::Failed(e, class),
         None => GroupEnd::Failed(
-            match group.all_open(Instant::now()) {
-                Some(wait) => all_open_error(group, wait),
-                None => Error::Upstream(ErrorDetail {
+            match (full, group.all_open(Instant::now())) {
+                (Some(wait), _) => super::capacity::at_capacity_error(group, wait),
+                (None, Some(wait)) => all_open_error(group, wait),
+                (None, None) => Error::Upstream(ErrorDetail {
                     message: format!("No deployment of `{}` could be tried.", group.name),
                     code: Some(DEPLOYMENTS_UNAVAILABLE.into()),
                     ..ErrorDetail::default()
@@ -437,6 +475,29 @@ where
             Class::Retry,
         ),
     }
+}
+
+/// Tells the other instances (with Redis) of a breaker's change of state, and frees the
+/// probe this attempt held; in the background, off the request's path.
+fn announce(
+    state: &AppState,
+    deployment: &Deployment,
+    probe: bool,
+    change: Option<crate::routing::Transition>,
+) {
+    let Some(shared) = &state.shared_routing else {
+        return;
+    };
+    if !probe && change.is_none() {
+        return;
+    }
+    let (shared, id) = (shared.clone(), deployment.shared_key.clone());
+    tokio::spawn(async move {
+        match change {
+            Some(change) => shared.announce(&id, change).await,
+            None => shared.release_probe(&id).await,
+        }
+    });
 }
 
 /// `calls`, unless the shutdown deadline passes first: then the upstream call is dropped

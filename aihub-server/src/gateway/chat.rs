@@ -303,6 +303,7 @@ async fn complete(
         estimated |= result.is_err() || partial_output > 0;
     }
     let (status, error_type) = attempts::ending_status(&result, gone.load(Ordering::Acquire));
+    attempts.settle_capacity(&state, &proxied, &usage);
     let cost = proxied
         .finish(
             &state,

@@ -91,6 +91,7 @@ pub async fn embeddings(
             ),
         };
         let (status, error_type) = attempts::ending_status(&result, gone.load(Ordering::Acquire));
+        attempts.settle_capacity(&state, &proxied, &usage);
         let cost = proxied
             .finish(
                 &state,

@@ -16,6 +16,7 @@
 mod assembled;
 mod attempts;
 mod cached;
+mod capacity;
 mod chat;
 mod embeddings;
 mod proxied;

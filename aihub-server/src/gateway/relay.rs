@@ -360,6 +360,7 @@ impl Relay {
             return None;
         }
         self.finished = true;
+        attempts.settle_capacity(&self.state, &self.proxied, usage);
         let ticket = self.admission.ticket.take();
         self.proxied
             .finish(

@@ -42,6 +42,10 @@ pub struct Deployment {
     pub enabled: bool,
     /// Health on this instance.
     pub health: Arc<Health>,
+    /// What the provider sees (its address, model and credential), hashed: the name of the
+    /// deployment's rpm/tpm and breaker in Redis, shared by every instance (and by every
+    /// deployment that is the same to the provider).
+    pub shared_key: String,
 }
 
 /// A model group: its deployments, how they are ordered, where to go when they fail.
@@ -183,6 +187,7 @@ impl Router {
             name: name.to_owned(),
             strategy: Strategy::Priority,
             deployments: vec![Arc::new(Deployment {
+                shared_key: super::shared::shared_key(&adapter, &model.upstream),
                 id: model.id.clone(),
                 model: Arc::new(model),
                 adapter,
@@ -202,6 +207,20 @@ impl Router {
             cache.insert(name.to_owned(), group.clone());
         }
         Ok(group)
+    }
+
+    /// The health of every deployment on this instance whose shared key is `key`.
+    pub fn health_shared_as(&self, key: &str) -> Vec<Arc<Health>> {
+        let groups = self.groups.load();
+        let implicit = read(&self.implicit);
+        let mut out: Vec<Arc<Health>> = Vec::new();
+        let all = groups.values().chain(implicit.values());
+        for d in all.flat_map(|g| g.deployments.iter()) {
+            if d.shared_key == key && !out.iter().any(|h| Arc::ptr_eq(h, &d.health)) {
+                out.push(d.health.clone());
+            }
+        }
+        out
     }
 
     fn implicit_health(&self, model_id: &str) -> Arc<Health> {
@@ -251,10 +270,12 @@ fn deployment(
     if let Some(key) = &d.api_key {
         address = address.with_api_key(key.expose_secret());
     }
+    let adapter = Adapter::new(address);
     Ok(Deployment {
+        shared_key: super::shared::shared_key(&adapter, &model.upstream),
         id: d.id.clone(),
         model: Arc::new(model),
-        adapter: Adapter::new(address),
+        adapter,
         weight: d.weight,
         priority: d.priority,
         rpm: d.rpm,

@@ -60,6 +60,15 @@ pub enum Outcome {
     Neutral,
 }
 
+/// A change of a breaker's state, for the other instances to hear of (with Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Taken out for this long.
+    Opened(Duration),
+    /// Serving again.
+    Closed,
+}
+
 /// Whether a deployment may be tried now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
@@ -79,6 +88,8 @@ pub struct Health {
     /// Latency average in microseconds; 0 until measured.
     latency_us: AtomicU64,
     breaker: Mutex<Breaker>,
+    /// Requests and tokens sent in the last minute, on this instance.
+    pub window: super::capacity::Window,
 }
 
 /// One attempt under way on a deployment: counted in flight until dropped. A probe that is
@@ -101,6 +112,32 @@ impl Health {
                 state: State::Closed,
                 window: VecDeque::new(),
             }),
+            window: super::capacity::Window::default(),
+        }
+    }
+
+    /// The breaker settings this health was made with.
+    pub fn settings(&self) -> BreakerSettings {
+        self.settings
+    }
+
+    /// Another instance took the deployment out until `until`: so does this one.
+    pub fn open_until(&self, until: Instant) {
+        let mut b = self.lock();
+        let later = match b.state {
+            State::Open { until: mine } => mine.max(until),
+            _ => until,
+        };
+        b.state = State::Open { until: later };
+        b.window.clear();
+    }
+
+    /// Another instance's probe succeeded: the deployment serves again here too.
+    pub fn close(&self) {
+        let mut b = self.lock();
+        if !matches!(b.state, State::Closed) {
+            b.state = State::Closed;
+            b.window.clear();
         }
     }
 
@@ -205,7 +242,7 @@ impl Health {
             });
     }
 
-    fn record(&self, outcome: Outcome, probe: bool, now: Instant) {
+    fn record(&self, outcome: Outcome, probe: bool, now: Instant) -> Option<Transition> {
         let s = self.settings;
         let mut b = self.lock();
         while b
@@ -215,26 +252,31 @@ impl Health {
         {
             b.window.pop_front();
         }
+        let opened = Some(Transition::Opened(s.cooldown));
         match outcome {
             Outcome::Neutral => {
                 if probe {
                     // The probe said nothing about the deployment: let another request probe.
                     b.state = State::HalfOpen { probing: false };
                 }
+                None
             }
             Outcome::Success => {
                 // A probe, or an attempt made with every deployment open, that succeeded.
-                if !matches!(b.state, State::Closed) {
+                let reopened = !matches!(b.state, State::Closed);
+                if reopened {
                     b.state = State::Closed;
                     b.window.clear();
                 }
                 b.window.push_back((now, false));
+                reopened.then_some(Transition::Closed)
             }
             Outcome::TakeOut => {
                 b.state = State::Open {
                     until: now + s.cooldown,
                 };
                 b.window.clear();
+                opened
             }
             Outcome::Failure => {
                 if probe {
@@ -242,10 +284,10 @@ impl Health {
                         until: now + s.cooldown,
                     };
                     b.window.clear();
-                    return;
+                    return opened;
                 }
                 if !matches!(b.state, State::Closed) {
-                    return;
+                    return None;
                 }
                 b.window.push_back((now, true));
                 let total = b.window.len();
@@ -258,7 +300,9 @@ impl Health {
                         until: now + s.cooldown,
                     };
                     b.window.clear();
+                    return opened;
                 }
+                None
             }
         }
     }
@@ -270,12 +314,24 @@ impl Lease {
         self.probe
     }
 
-    /// Ends the attempt with `outcome`; `latency` feeds the average on success.
-    pub fn finish(mut self, outcome: Outcome, latency: Duration) {
+    /// Ends the attempt with `outcome`; `latency` feeds the average on success. Returns the
+    /// breaker's change of state, if it changed.
+    pub fn finish(mut self, outcome: Outcome, latency: Duration) -> Option<Transition> {
         if outcome == Outcome::Success {
             self.health.observe_latency(latency);
         }
-        self.health.record(outcome, self.probe, Instant::now());
+        self.done = true;
+        self.health.record(outcome, self.probe, Instant::now())
+    }
+
+    /// Gives up this lease's probe because another instance is probing: the deployment stays
+    /// out here for another cooldown, or until that probe's outcome is heard.
+    pub fn defer_probe(mut self) {
+        let mut b = self.health.lock();
+        b.state = State::Open {
+            until: Instant::now() + self.health.settings.cooldown,
+        };
+        drop(b);
         self.done = true;
     }
 }

@@ -2,14 +2,16 @@
 //! `provider/alias`), and `provider/model` for a model the catalog does not know only when its
 //! provider lists it or allows unlisted models; restricted by each provider's `models` list.
 
+pub mod capacity;
 mod describe;
 mod groups;
 mod health;
+pub mod shared;
 mod stored;
 pub mod sync;
 
 pub use groups::{Deployment, Group, Groups, Router};
-pub use health::{BreakerState, Gate, Health, Lease, Outcome};
+pub use health::{BreakerState, Gate, Health, Lease, Outcome, Transition};
 pub use stored::Unservable;
 
 use std::collections::BTreeMap;

@@ -104,10 +104,12 @@ fn build(
         })?;
         address = address.with_api_key(secret.expose_secret());
     }
+    let adapter = Adapter::new(address);
     Ok(Deployment {
+        shared_key: super::shared::shared_key(&adapter, &model.upstream),
         id: row.id.clone(),
         model: Arc::new(model),
-        adapter: Adapter::new(address),
+        adapter,
         weight: row.weight,
         priority: row.priority,
         rpm: row.rpm,

@@ -1,4 +1,5 @@
-//! Keeping every gateway instance's deployments in step with the database: a change made on
+//! Keeping every gateway instance's deployments in step with the database (and, on the same
+//! Redis subscription, its breakers with the others': see `shared`): a change made on
 //! one instance is loaded there at once, announced on a Redis channel when `redis_url` is
 //! set (every instance reloads on hearing it), and found by every instance's poll of the
 //! deployments' generation (`routing.deployments_poll_secs`), the safety net for a lost
@@ -82,6 +83,7 @@ impl Announcer {
         let attempt = async {
             let mut pubsub = self.client.get_async_pubsub().await?;
             pubsub.subscribe(CHANNEL).await?;
+            pubsub.subscribe(super::shared::BREAKER_CHANNEL).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
         match tokio::time::timeout(TIMEOUT, attempt).await {
@@ -135,7 +137,7 @@ pub(crate) async fn follow(
         let event = tokio::select! {
             Some(_) = tick(&mut ticks) => Event::Poll,
             heard = next(messages) => match heard {
-                Some(()) => Event::Heard,
+                Some(message) => Event::Heard(message),
                 None => Event::Lost,
             },
             () = tokio::time::sleep_until(retry_at), if want_subscription => Event::Resubscribe,
@@ -145,7 +147,14 @@ pub(crate) async fn follow(
         };
         let app = AppState::from_services(services);
         match event {
-            Event::Poll | Event::Heard => reload(&app).await,
+            Event::Heard(message)
+                if message.get_channel_name() == super::shared::BREAKER_CHANNEL =>
+            {
+                if let Some(shared) = &app.shared_routing {
+                    shared.heard(&app.router, message.get_payload_bytes());
+                }
+            }
+            Event::Poll | Event::Heard(_) => reload(&app).await,
             Event::Lost => {
                 tracing::warn!(
                     "lost the Redis subscription to deployment changes; polling only until it is back"
@@ -177,7 +186,7 @@ pub(crate) async fn follow(
 
 enum Event {
     Poll,
-    Heard,
+    Heard(redis::Msg),
     Lost,
     Resubscribe,
 }
@@ -194,9 +203,11 @@ async fn tick(ticks: &mut Option<tokio::time::Interval>) -> Option<()> {
 
 /// The next announcement: `Some` when one arrived, `None` when the subscription ended;
 /// never ready without a subscription.
-async fn next(messages: Option<impl futures::Stream<Item = redis::Msg> + Unpin>) -> Option<()> {
+async fn next(
+    messages: Option<impl futures::Stream<Item = redis::Msg> + Unpin>,
+) -> Option<redis::Msg> {
     match messages {
-        Some(mut m) => m.next().await.map(|_| ()),
+        Some(mut m) => m.next().await,
         None => std::future::pending().await,
     }
 }

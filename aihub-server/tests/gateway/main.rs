@@ -5,6 +5,7 @@ mod accounts;
 mod answers;
 mod billing;
 mod cache;
+mod capacity;
 mod cors;
 mod crash;
 mod deployments;
