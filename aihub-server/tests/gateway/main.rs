@@ -16,6 +16,7 @@ mod pipeline;
 mod rights;
 mod routing;
 mod stalls;
+mod storms;
 mod streaming;
 mod unlisted;
 

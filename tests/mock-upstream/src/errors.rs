@@ -298,7 +298,7 @@ pub struct Call {
 }
 
 impl Call {
-    /// Reads the scenario, waits `latency_ms`, checks the key, and applies `status`/`fail_times`.
+    /// Reads the scenario, waits `latency_ms`, checks the key, and applies `status`/`fail_times`/`fail_every`.
     pub async fn begin(
         app: &Arc<AppState>,
         dialect: Dialect,
@@ -321,10 +321,11 @@ impl Call {
         if scenario.context_exceeded {
             return Err(ApiError::context_exceeded(dialect).render(dialect));
         }
-        let fail = match (scenario.status, scenario.fail_times) {
-            (_, Some(times)) => app.should_fail(&scenario.group_key(headers), times),
-            (Some(_), None) => true,
-            (None, None) => false,
+        let fail = match (scenario.status, scenario.fail_times, scenario.fail_every) {
+            (_, Some(times), _) => app.should_fail(&scenario.group_key(headers), times),
+            (_, None, Some(every)) => app.should_fail_every(&scenario.group_key(headers), every),
+            (Some(_), None, None) => true,
+            (None, None, None) => false,
         };
         if fail {
             let mut error = ApiError::scripted(dialect, scenario.status.unwrap_or(500), &model);

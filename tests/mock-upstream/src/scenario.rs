@@ -21,6 +21,7 @@ pub const KNOBS: &[&str] = &[
     "status",
     "retry_after",
     "fail_times",
+    "fail_every",
     "drop_after",
     "malformed",
     "error_event",
@@ -56,6 +57,9 @@ pub struct Scenario {
     pub retry_after: Option<u64>,
     /// Fail only the first N requests of the same scenario id.
     pub fail_times: Option<u64>,
+    /// Fail every n-th request of the same scenario id, the first included (2: fail, answer,
+    /// fail, …: a flapping upstream).
+    pub fail_every: Option<u64>,
     /// Close the connection after N content chunks.
     pub drop_after: Option<u32>,
     /// Send a line that is not valid JSON after N content chunks.
@@ -164,6 +168,13 @@ impl Scenario {
             }
             "retry_after" => self.retry_after = Some(number(key, value)?),
             "fail_times" => self.fail_times = Some(number(key, value)?),
+            "fail_every" => {
+                let every = number(key, value)?;
+                if every == 0 {
+                    return Err("mock knob fail_every: at least 1".into());
+                }
+                self.fail_every = Some(every);
+            }
             "drop_after" => self.drop_after = Some(number(key, value)?),
             "malformed" => self.malformed = Some(count_or_flag(key, value)?),
             "error_event" => self.error_event = Some(count_or_flag(key, value)?),

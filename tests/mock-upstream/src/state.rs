@@ -124,6 +124,18 @@ impl AppState {
         fail
     }
 
+    /// True for every `every`-th request of the group `key`, the first included.
+    pub fn should_fail_every(&self, key: &str, every: u64) -> bool {
+        let mut map = lock(&self.failures);
+        let seen = match map.get_mut(key) {
+            Some(seen) => seen,
+            None => map.entry(key.to_owned()).or_insert(0),
+        };
+        let fail = (*seen).is_multiple_of(every.max(1));
+        *seen += 1;
+        fail
+    }
+
     fn record(&self, request: RecordedRequest) {
         let mut recorded = lock(&self.recorded);
         if recorded.len() == RECORD_LIMIT {

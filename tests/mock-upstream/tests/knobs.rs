@@ -89,6 +89,31 @@ async fn status_in_each_provider_shape_with_retry_after() {
 }
 
 #[tokio::test]
+async fn fail_every_flaps_per_scenario_id() {
+    let s = server().await;
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(
+            chat(&s, "m@fail_every=2,status=503", false)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(seen, [503, 200, 503, 200, 503, 200]);
+    let third = chat(&s, "m@fail_every=3", false).send().await.unwrap();
+    assert_eq!(
+        third.status(),
+        500,
+        "the first of a group fails, status 500 by default"
+    );
+    let r = chat(&s, "m@fail_every=0", false).send().await.unwrap();
+    assert_eq!(r.status(), 400, "fail_every=0 is refused");
+}
+
+#[tokio::test]
 async fn fail_times_then_success_per_scenario_id() {
     let s = server().await;
     let send = |id: &'static str| {

@@ -1,0 +1,140 @@
+//! Upstreams that misbehave for a while (docs/routing.md): a flapping primary and a storm of
+//! 429s with `Retry-After`. No request fails that a healthy deployment could serve, and no
+//! request makes more attempts than configured.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{Gateway, chat};
+
+const STORMS: &str = r#"
+[plans.free]
+name = "Free (tests: unlimited)"
+
+[routing]
+max_attempts = 3
+max_retry_wait_secs = 5
+
+[routing.breaker]
+min_requests = 4
+failure_percent = 50
+cooldown_secs = 60
+
+[routing.groups.flapping]
+deployments = [
+  { id = "flapper", provider = "mock", model = "flap@fail_every=2,status=500", priority = 0 },
+  { id = "steady", provider = "mock", model = "steady", priority = 1 },
+]
+
+[routing.groups.stormy]
+deployments = [
+  { id = "storm-a", provider = "mock", model = "storm-a@status=429,retry_after=1", priority = 0 },
+  { id = "storm-b", provider = "mock", model = "storm-b@status=429,retry_after=1", priority = 1 },
+  { id = "calm", provider = "mock", model = "calm", priority = 2 },
+]
+
+[routing.groups.only-storm]
+deployments = [{ id = "lone", provider = "mock", model = "lone@status=429,retry_after=1" }]
+
+[routing.groups.long-storm]
+deployments = [{ id = "long", provider = "mock", model = "long@status=429,retry_after=120" }]
+"#;
+
+async fn gateway() -> Gateway {
+    Gateway::start_setup(None, "upstream_max_retries = 2", STORMS).await
+}
+
+fn hits(g: &Gateway) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for r in g.mock.requests() {
+        if let Some(m) = r.body["model"].as_str() {
+            *out.entry(m.to_owned()).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn count(g: &Gateway, model: &str) -> usize {
+    hits(g).get(model).copied().unwrap_or(0)
+}
+
+async fn ask(g: &Gateway, key: &str, model: &str) -> (u16, Value) {
+    g.post("/v1/chat/completions", Some(key), &chat(model, "hello"))
+        .await
+}
+
+#[tokio::test]
+async fn a_flapping_primary_fails_no_request_and_is_taken_out_by_its_failure_rate() {
+    let g = gateway().await;
+    let (token, key) = g.user("flap@example.com").await;
+    for _ in 0..20 {
+        let (status, body) = ask(&g, &key, "flapping").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Fail, answer, fail, answer, fail: the fifth request makes three failures in five
+    // (over 50 % with at least four) and the breaker opens for its 60 s cooldown.
+    let flapper = "flap@fail_every=2,status=500";
+    assert_eq!(count(&g, flapper), 5);
+    // The steady deployment served the three that met a failure and the fifteen after.
+    assert_eq!(count(&g, "steady"), 18);
+    let rows = g.wait_for_records(&token, 20).await;
+    assert!(rows.iter().all(|r| r["status"] == 200), "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r["attempts"] == 2).count(), 3);
+    assert!(rows.iter().all(|r| r["attempts"].as_u64() <= Some(2)));
+}
+
+#[tokio::test]
+async fn a_429_storm_moves_to_the_calm_deployment_within_the_attempt_limit() {
+    let g = gateway().await;
+    let (token, key) = g.user("storm@example.com").await;
+    let started = Instant::now();
+    for _ in 0..8 {
+        let (status, body) = ask(&g, &key, "stormy").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // A 429 moves on to the next deployment at once (no wait while another is left); each
+    // storming deployment is taken out after four 429s.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(count(&g, "storm-a@status=429,retry_after=1"), 4);
+    assert_eq!(count(&g, "storm-b@status=429,retry_after=1"), 4);
+    assert_eq!(count(&g, "calm"), 8);
+    let rows = g.wait_for_records(&token, 8).await;
+    assert!(
+        rows.iter().all(|r| r["attempts"].as_u64() <= Some(3)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["provider"] == "mock" && r["upstream_model"] == "calm")
+    );
+}
+
+#[tokio::test]
+async fn a_lone_storming_deployment_is_retried_after_its_retry_after_up_to_the_limit() {
+    let g = gateway().await;
+    let (_, key) = g.user("lone@example.com").await;
+    let started = Instant::now();
+    let answer = g
+        .http
+        .post(format!("{}/v1/chat/completions", g.url))
+        .bearer_auth(&key)
+        .json(&chat("only-storm", "hello"))
+        .send()
+        .await
+        .unwrap();
+    // Three attempts (max_attempts), each after the upstream's one-second Retry-After.
+    assert_eq!(answer.status(), 429);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert_eq!(count(&g, "lone@status=429,retry_after=1"), 3);
+    assert!(answer.headers().contains_key("retry-after"));
+
+    // A Retry-After beyond max_retry_wait_secs is not waited for: one attempt, then the
+    // caller is told when to come back.
+    let started = Instant::now();
+    let (status, body) = ask(&g, &key, "long-storm").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(count(&g, "long@status=429,retry_after=120"), 1);
+}
