@@ -156,11 +156,15 @@ def api(base: str, method: str, path: str, body: Any = None, bearer: Optional[st
         return json.loads(r.read() or b"null")
 
 
-def oha(target: Target, rate: Optional[int]) -> Dict[str, Any]:
+def oha(target: Target, rate: Optional[int], body: Optional[Dict[str, Any]] = None,
+        headers: Optional[List[str]] = None) -> Dict[str, Any]:
     """One oha run of SECONDS: at a fixed rate (coordinated-omission corrected) or, without a
-    rate, as fast as 64 connections go."""
+    rate, as fast as 64 connections go. `body` (default CHAT) and extra `headers` ("name: value")
+    change the request."""
     args = [OHA, "--no-tui", "--output-format", "json", "-z", f"{SECONDS}s", "-c", "64", "-m", "POST",
-            "-H", f"authorization: Bearer {target.key}", "-T", "application/json", "-d", json.dumps(CHAT)]
+            "-H", f"authorization: Bearer {target.key}", "-T", "application/json", "-d", json.dumps(body or CHAT)]
+    for header in headers or []:
+        args += ["-H", header]
     if rate:
         args += ["-q", str(rate), "--latency-correction"]
     cpu0 = cpu_s(target.proc.pid)

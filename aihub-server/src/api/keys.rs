@@ -37,6 +37,8 @@ pub struct KeyView {
     pub revoked_at: Option<String>,
     /// `active`, `expired` or `revoked`.
     pub status: &'static str,
+    /// The model groups and models the key may use (set by the operator); null: every model.
+    pub models: Option<Vec<String>>,
 }
 
 impl KeyView {
@@ -59,6 +61,7 @@ impl KeyView {
             last_used_at: k.last_used_at.map(rfc3339),
             revoked_at: k.revoked_at.map(rfc3339),
             status,
+            models: k.models.clone(),
         }
     }
 }
@@ -245,5 +248,65 @@ pub async fn put_limits(
         tpm_limit: limits.tpm_limit,
         max_concurrent: limits.max_concurrent,
         cache: limits.cache,
+    }))
+}
+
+/// Most entries in a key's model list.
+const MAX_MODELS: usize = 256;
+
+/// `{models}`: the model groups and models a key may use, or null for every model.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyModels {
+    /// Names as callers send them as `model` (a group, a catalog id or alias,
+    /// `provider/model`); null: every model the gateway serves.
+    pub models: Option<Vec<String>>,
+}
+
+/// The models a key may use, as set.
+#[derive(Debug, Serialize)]
+pub struct KeyModelsView {
+    /// The key's id.
+    pub id: Uuid,
+    /// Always `api_key.models`.
+    pub object: &'static str,
+    /// The list, or null.
+    pub models: Option<Vec<String>>,
+}
+
+/// `PUT /api/v1/admin/api-keys/{id}/models` `{models: [..] | null}`: the operator decides which
+/// models a key may use; a request for another is refused with 403 `model_not_allowed`, and a
+/// fallback to another is never attempted. Each name must be one this gateway serves now.
+pub async fn put_models(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(req): Json<KeyModels>,
+) -> ApiResult<axum::Json<KeyModelsView>> {
+    let key = key_in_scope(&state, &principal, &id).await?;
+    if let Some(list) = &req.models {
+        if list.len() > MAX_MODELS {
+            return Err(ApiError::bad_request(
+                format!("'models' lists at most {MAX_MODELS} names."),
+                "models",
+            ));
+        }
+        for name in list {
+            if let Err(e) = state.router.group(name) {
+                return Err(ApiError::bad_request(
+                    format!("'models': `{name}` is not a model this gateway serves ({e})."),
+                    "models",
+                ));
+            }
+        }
+    }
+    state
+        .store
+        .set_api_key_models(key.id, req.models.as_deref())
+        .await?;
+    Ok(axum::Json(KeyModelsView {
+        id: key.id,
+        object: "api_key.models",
+        models: req.models,
     }))
 }

@@ -37,6 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             put(budgets::put_key_budget).delete(budgets::delete_key_budget),
         )
         .route("/api-keys/{id}/limits", put(keys::put_limits))
+        .route("/api-keys/{id}/models", put(keys::put_models))
         .route(
             "/deployments",
             post(deployments::create).get(deployments::list),

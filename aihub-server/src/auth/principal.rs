@@ -149,6 +149,7 @@ mod tests {
             revoked_at: None,
             last_used_at: None,
             limits: KeyLimits::default(),
+            models: None,
         }
     }
 

@@ -266,6 +266,9 @@ where
         }
         for name in next {
             match state.router.group(name) {
+                Ok(g) if !super::access::allows(state, &proxied.caller.key, &g) => {
+                    tracing::info!(request_id = %proxied.id, fallback = %name, "fallback skipped: the key may not use it");
+                }
                 Ok(g) => queue.push_back(g),
                 Err(e) => {
                     tracing::warn!(request_id = %proxied.id, fallback = %name, error = %e, "fallback skipped")

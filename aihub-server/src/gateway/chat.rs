@@ -122,6 +122,9 @@ pub async fn chat(
     let fallbacks = take_routing_fields(&mut request)?;
     let cache = cached::plan(state, &caller, &controls, &fallbacks, &request);
     let group = state.router.group(&request.model)?;
+    if !super::access::allows(state, &caller.key, &group) {
+        return Err(super::access::not_allowed(&request.model).into());
+    }
     let output_limit = request.output_limit();
     // Deployments ranked by price on a fixed basis (the prompt is not counted yet).
     let basis = u64::from(output_limit.unwrap_or(1000).max(1));

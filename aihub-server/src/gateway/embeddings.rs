@@ -21,6 +21,9 @@ pub async fn embeddings(
         return Err(ApiError::bad_request("'input' must not be empty.", "input").into());
     }
     let group = state.router.group(&request.model)?;
+    if !super::access::allows(state, &caller.key, &group) {
+        return Err(super::access::not_allowed(&request.model).into());
+    }
     let model = super::chat::dearest(&group, |m| m.price().map(|p| p.estimate(1000, 0)))
         .ok_or_else(|| {
             ApiError::unavailable(

@@ -13,6 +13,7 @@
 //! background and billed with what the provider reports; a stream is cancelled upstream and
 //! billed for what was produced up to then.
 
+mod access;
 mod assembled;
 mod attempts;
 mod cached;

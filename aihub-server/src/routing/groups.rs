@@ -63,6 +63,9 @@ pub struct Group {
     pub context_window_fallbacks: Vec<String>,
     /// Fallbacks for content the provider refused.
     pub content_policy_fallbacks: Vec<String>,
+    /// True for a catalog model served alone by its provider (no group is configured by its
+    /// name): it answers to every name of the model (id, alias, `provider/alias`).
+    pub catalog_model: bool,
 }
 
 /// Groups by name, as one request sees them.
@@ -107,6 +110,7 @@ impl Router {
                     fallbacks: g.fallbacks.clone(),
                     context_window_fallbacks: g.context_window_fallbacks.clone(),
                     content_policy_fallbacks: g.content_policy_fallbacks.clone(),
+                    catalog_model: false,
                 }),
             );
         }
@@ -201,6 +205,7 @@ impl Router {
             fallbacks: Vec::new(),
             context_window_fallbacks: Vec::new(),
             content_policy_fallbacks: Vec::new(),
+            catalog_model: true,
         });
         let mut cache = write(&self.implicit);
         if cache.len() < IMPLICIT_CACHE {

@@ -196,6 +196,7 @@ impl Router {
                     fallbacks: g.fallbacks.clone(),
                     context_window_fallbacks: g.context_window_fallbacks.clone(),
                     content_policy_fallbacks: g.content_policy_fallbacks.clone(),
+                    catalog_model: false,
                 },
                 None => Group {
                     name: name.to_owned(),
@@ -204,6 +205,7 @@ impl Router {
                     fallbacks: Vec::new(),
                     context_window_fallbacks: Vec::new(),
                     content_policy_fallbacks: Vec::new(),
+                    catalog_model: false,
                 },
             };
             next.insert(name.to_owned(), Arc::new(group));

@@ -50,6 +50,8 @@ pub struct ApiKey {
     pub last_used_at: Option<i64>,
     /// The key's own rate limits, on top of its owner's plan.
     pub limits: KeyLimits,
+    /// The model groups and models the key may ask for (set by the operator); `None`: all.
+    pub models: Option<Vec<String>>,
 }
 
 /// Limits set on one key, each optional; they apply on top of the owner's plan limits.
@@ -79,7 +81,7 @@ macro_rules! key_columns {
     () => {
         "k.id, k.user_id, k.organization_id, k.team_id, k.name, k.prefix, k.created_at, \
          k.expires_at, k.revoked_at, k.last_used_at, k.rpm_limit, k.tpm_limit, k.max_concurrent, \
-         k.cache_enabled"
+         k.cache_enabled, k.allowed_models"
     };
 }
 
@@ -100,6 +102,12 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
             tpm_limit: opt_int(row, "tpm_limit")?.map(narrow).transpose()?,
             max_concurrent: opt_int(row, "max_concurrent")?.map(narrow).transpose()?,
             cache: opt_int(row, "cache_enabled")?.map(|v| v != 0),
+        },
+        models: match super::rows::opt_text(row, "allowed_models")? {
+            None => None,
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                super::error::invalid_data(format!("column allowed_models: not a list ({e})"))
+            })?),
         },
     })
 }
@@ -143,6 +151,7 @@ impl Store {
             revoked_at: None,
             last_used_at: None,
             limits: KeyLimits::default(),
+            models: None,
         })
     }
 
@@ -258,6 +267,26 @@ impl Store {
         .bind(limits.cache.map(super::rows::flag_value))
         .execute(&self.write)
         .await?;
+        self.changed().await;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the models a key may use (`None`: every model). Returns false if there is no
+    /// such key.
+    pub async fn set_api_key_models(
+        &self,
+        key_id: Uuid,
+        models: Option<&[String]>,
+    ) -> Result<bool, StoreError> {
+        let json = models
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| super::error::invalid_data(format!("allowed_models: {e}")))?;
+        let done = sqlx::query("UPDATE api_keys SET allowed_models = $2 WHERE id = $1")
+            .bind(key_id.to_string())
+            .bind(json)
+            .execute(&self.write)
+            .await?;
         self.changed().await;
         Ok(done.rows_affected() == 1)
     }

@@ -87,6 +87,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_attempt_log.sql"),
         postgres: include_str!("../../migrations/postgres/0007_attempt_log.sql"),
     },
+    EmbeddedMigration {
+        version: 8,
+        name: "key_models",
+        sqlite: include_str!("../../migrations/sqlite/0008_key_models.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_key_models.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.

@@ -16,7 +16,7 @@ fn fields(v: &Value) -> Vec<&str> {
 }
 
 const USER: [&str; 5] = ["id", "email", "plan", "organization_id", "created_at"];
-const KEY: [&str; 9] = [
+const KEY: [&str; 10] = [
     "id",
     "object",
     "name",
@@ -26,6 +26,7 @@ const KEY: [&str; 9] = [
     "last_used_at",
     "revoked_at",
     "status",
+    "models",
 ];
 const PLAN: [&str; 8] = [
     "id",

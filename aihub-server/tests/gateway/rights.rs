@@ -78,6 +78,11 @@ fn admin_routes(user_id: &str, key_id: &str) -> Vec<(Method, String, Option<Valu
         ),
         (
             Method::PUT,
+            format!("/api/v1/admin/api-keys/{key_id}/models"),
+            Some(json!({"models": null})),
+        ),
+        (
+            Method::PUT,
             format!("/api/v1/admin/api-keys/{key_id}/limits"),
             Some(json!({"rpm_limit": 1})),
         ),

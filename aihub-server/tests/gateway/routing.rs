@@ -419,3 +419,73 @@ async fn a_request_names_its_own_fallbacks_and_they_never_reach_the_upstream() {
     let rows = g.wait_for_records(&token, 1).await;
     assert_eq!(rows[0]["model"], "mock/gpt-4o-mini-mine", "{rows:?}");
 }
+
+#[tokio::test]
+async fn a_key_uses_only_its_models_and_a_fallback_outside_them_is_never_attempted() {
+    let run = |db: Option<String>| async move {
+        let (g, _dir) = gateway(db).await;
+        let (token, key) = g.user("access@example.com").await;
+        let (_, keys) = g.get("/api/v1/auth/api-keys", Some(&token)).await;
+        assert_eq!(keys["data"][0]["models"], Value::Null, "{keys}");
+        let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/admin/api-keys/{id}/models");
+        let put = |models: Value| {
+            let (g, path) = (&g, &path);
+            async move {
+                g.call(
+                    reqwest::Method::PUT,
+                    path,
+                    Some(MASTER),
+                    Some(&json!({ "models": models })),
+                )
+                .await
+            }
+        };
+        // Only names the gateway serves; only the operator sets them (a member's session is
+        // refused like any caller without the master key).
+        let (status, body) = put(json!(["no-such-group"])).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["param"], "models");
+        let (status, _) = g
+            .call(
+                reqwest::Method::PUT,
+                &path,
+                Some(&token),
+                Some(&json!({"models": null})),
+            )
+            .await;
+        assert_eq!(status, 401);
+        let (status, body) = put(json!(["cheap-first", "mock/gpt-4o-mini-general"])).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["models"],
+            json!(["cheap-first", "mock/gpt-4o-mini-general"])
+        );
+        let (_, keys) = g.get("/api/v1/auth/api-keys", Some(&token)).await;
+        assert_eq!(keys["data"][0]["models"], body["models"]);
+
+        // cheap-first's deployment fails and its fallback (dear) is not the key's: the caller
+        // gets the primary's error, and dear is never called.
+        let (status, body) = ask(&g, &key, "cheap-first").await;
+        assert_eq!(status, 502, "{body}");
+        assert_eq!(body["error"]["code"], "upstream_error", "{body}");
+        assert_eq!(count(&hits(&g), "gpt-4o-mini@status=500"), 1);
+        assert_eq!(count(&hits(&g), "claude-sonnet-4-5"), 0);
+        // A model outside the list is refused before anything is reserved or called.
+        let (status, body) = ask(&g, &key, "dear").await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["code"], "model_not_allowed", "{body}");
+        assert_eq!(count(&hits(&g), "claude-sonnet-4-5"), 0);
+        let (status, body) = ask(&g, &key, "mock/gpt-4o-mini-general").await;
+        assert_eq!(status, 200, "{body}");
+
+        // Without a list, the fallback serves again.
+        let (status, body) = put(Value::Null).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = ask(&g, &key, "cheap-first").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(count(&hits(&g), "claude-sonnet-4-5"), 1);
+    };
+    run(None).await;
+    harness::in_fresh_postgres(move |db| async move { run(Some(db)).await }).await;
+}
