@@ -17,7 +17,7 @@ pub fn allows(state: &AppState, key: &ApiKey, group: &Group) -> bool {
     let Some(list) = &key.models else {
         return true;
     };
-    if list.iter().any(|m| *m == group.name) {
+    if list.contains(&group.name) {
         return true;
     }
     if !group.catalog_model {
