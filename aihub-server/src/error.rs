@@ -198,16 +198,21 @@ fn scrubbed(mut e: Error) -> Error {
     e
 }
 
+/// The HTTP status the caller is answered with for `e` (and that its usage record keeps):
+/// the error's own, except 503 for the gateway's own dependencies, which are not an upstream's
+/// fault (the caller may retry shortly).
+pub fn answered_status(e: &Error) -> u16 {
+    match e.code() {
+        Some("database_unavailable" | "limits_unavailable" | "deployments_unavailable") => 503,
+        _ => e.status(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = match e.code() {
-            // The gateway's own dependencies, not an upstream: the caller may retry shortly.
-            Some("database_unavailable" | "limits_unavailable" | "deployments_unavailable") => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        };
+        let status =
+            StatusCode::from_u16(answered_status(&e)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(e.to_openai_json())).into_response();
         let headers = response.headers_mut();
         if let Some(wait) = e.retry_after() {

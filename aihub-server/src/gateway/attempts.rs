@@ -531,7 +531,7 @@ pub fn ending_status<T>(
     match (result, client_gone) {
         (_, true) => (499, Some("client_disconnected")),
         (Ok(_), false) => (200, None),
-        (Err(e), false) => (e.status(), Some(e.kind())),
+        (Err(e), false) => (crate::error::answered_status(e), Some(e.kind())),
     }
 }
 

@@ -394,7 +394,7 @@ impl Relay {
         };
         let (status, kind) = match (end, error) {
             (End::ClientGone, _) => (499, Some("client_disconnected")),
-            (_, Some(e)) => (e.status(), Some(e.kind())),
+            (_, Some(e)) => (crate::error::answered_status(e), Some(e.kind())),
             (_, None) => (503, Some("gateway_shutdown")),
         };
         self.finish(&usage, estimated, attempts, status, kind).await;
@@ -451,7 +451,7 @@ impl Relay {
         let (status, kind) = match (end, &failure) {
             (End::ClientGone, _) => (499, Some("client_disconnected")),
             (End::Shutdown, _) => (503, Some("gateway_shutdown")),
-            (End::Done, Some(e)) => (e.status(), Some(e.kind())),
+            (End::Done, Some(e)) => (crate::error::answered_status(e), Some(e.kind())),
             (End::Done, None) => (200, None),
         };
         let cost = self

@@ -38,6 +38,9 @@ deployments = [
 [routing.groups.only-storm]
 deployments = [{ id = "lone", provider = "mock", model = "lone@status=429,retry_after=1" }]
 
+[routing.groups.broken]
+deployments = [{ id = "broken", provider = "mock", model = "broken@status=500" }]
+
 [routing.groups.long-storm]
 deployments = [{ id = "long", provider = "mock", model = "long@status=429,retry_after=120" }]
 "#;
@@ -137,4 +140,34 @@ async fn a_lone_storming_deployment_is_retried_after_its_retry_after_up_to_the_l
     assert_eq!(status, 429, "{body}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(count(&g, "long@status=429,retry_after=120"), 1);
+}
+
+#[tokio::test]
+async fn a_group_whose_every_deployment_is_out_fails_fast_with_503_and_records_it() {
+    let g = gateway().await;
+    let (token, key) = g.user("broken@example.com").await;
+    // Three attempts, then one more: four failures open the breaker.
+    for _ in 0..2 {
+        let (status, body) = ask(&g, &key, "broken").await;
+        assert_eq!(status, 502, "{body}");
+    }
+    assert_eq!(count(&g, "broken@status=500"), 4);
+    let answer = g
+        .http
+        .post(format!("{}/v1/chat/completions", g.url))
+        .bearer_auth(&key)
+        .json(&chat("broken", "hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "deployments_unavailable", "{body}");
+    assert_eq!(count(&g, "broken@status=500"), 4, "no call while it is out");
+    // The record keeps the status the caller got.
+    let rows = g.wait_for_records(&token, 3).await;
+    let mut statuses: Vec<u64> = rows.iter().filter_map(|r| r["status"].as_u64()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [502, 502, 503], "{rows:?}");
 }
