@@ -124,8 +124,11 @@ def test_retries_follow_max_retries(mock_url: str) -> None:
 
 
 def test_ctrl_c_interrupts_a_blocking_call(mock_url: str) -> None:
+    # The child installs Python's own Ctrl-C handler: one started in the background by a
+    # non-interactive shell inherits SIGINT ignored, and Python then leaves it ignored.
     script = f"""
-import sys, time, aihub
+import signal, sys, time, aihub
+signal.signal(signal.SIGINT, signal.default_int_handler)
 c = aihub.Client(api_key="sk", base_url="{mock_url}/v1", max_retries=0, keys_from_env=False)
 print("calling", flush=True)
 t = time.monotonic()
