@@ -218,6 +218,7 @@ impl RawConfig {
             "AIHUB_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url,
             "AIHUB_ROUTING_MAX_ATTEMPTS" => self.routing.max_attempts,
             "AIHUB_ROUTING_MAX_RETRY_WAIT_SECS" => self.routing.max_retry_wait_secs,
+            "AIHUB_ROUTING_REQUEST_TIMEOUT_SECS" => self.routing.request_timeout_secs,
             "AIHUB_ROUTING_WHEN_ALL_OPEN" => self.routing.when_all_open,
             "AIHUB_ROUTING_FIRST_TOKEN_TIMEOUT_MS" => self.routing.first_token_timeout_ms,
             "AIHUB_ROUTING_NON_STREAM_AS_STREAM" => self.routing.non_stream_as_stream,

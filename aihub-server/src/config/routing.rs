@@ -19,6 +19,9 @@ pub struct RawRouting {
     /// Longest `Retry-After` honoured, seconds (default 60); a longer one moves on to another
     /// deployment at once, or ends the request when there is none.
     pub max_retry_wait_secs: Option<u64>,
+    /// Longest one request may spend on its attempts, retries, backoff and fallbacks included,
+    /// seconds (default twice `upstream_timeout_secs`).
+    pub request_timeout_secs: Option<u64>,
     /// When every deployment of a group is taken out by its breaker: `fail` (503 with
     /// `Retry-After`, the default) or `try` (call them anyway).
     pub when_all_open: Option<String>,
@@ -199,6 +202,9 @@ pub struct RoutingSettings {
     pub max_attempts: u32,
     /// Longest `Retry-After` honoured.
     pub max_retry_wait: Duration,
+    /// The total deadline of one request's attempts, when set (else twice the upstream
+    /// timeout).
+    pub request_timeout: Option<Duration>,
     /// What an all-open group does.
     pub when_all_open: WhenAllOpen,
     /// Longest wait for a stream's first content, when set.
@@ -345,6 +351,14 @@ pub fn resolve_routing(
     Ok(RoutingSettings {
         max_attempts,
         max_retry_wait: Duration::from_secs(raw.max_retry_wait_secs.unwrap_or(60)),
+        request_timeout: match raw.request_timeout_secs {
+            Some(0) => {
+                return Err(ConfigError(
+                    "routing.request_timeout_secs: at least 1".into(),
+                ));
+            }
+            secs => secs.map(Duration::from_secs),
+        },
         when_all_open,
         first_token_timeout: raw.first_token_timeout_ms.map(Duration::from_millis),
         non_stream_as_stream: raw.non_stream_as_stream.unwrap_or(false),

@@ -16,8 +16,10 @@
 //!   currency, or unpriced), the request is admitted again for that model: the reservation
 //!   held is released first, so the caller's limits see only one of them. A fallback that does
 //!   not fit is skipped, and if nothing served, the caller gets that refusal.
-//! - Never more than `routing.max_attempts` attempts in all. Every attempt is counted and
-//!   listed; the record names the deployment that served.
+//! - Never more than `routing.max_attempts` attempts in all, and one total deadline
+//!   (`routing.request_timeout_secs`): an attempt still running then is cut, and no retry or
+//!   fallback starts after it. Every attempt is counted and listed; the record names the
+//!   deployment that served.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -204,6 +206,16 @@ fn all_open_error(group: &Group, wait: std::time::Duration) -> Error {
     }
 }
 
+/// The error of a request whose deadline (`routing.request_timeout_secs`) passed before an
+/// attempt answered.
+fn deadline_error() -> Error {
+    Error::Timeout(ErrorDetail {
+        message: "The request's deadline passed before an upstream answered it.".into(),
+        code: Some("request_timeout".into()),
+        ..ErrorDetail::default()
+    })
+}
+
 /// The error code of a request no deployment could be tried for (answered with 503).
 pub const DEPLOYMENTS_UNAVAILABLE: &str = "deployments_unavailable";
 
@@ -230,6 +242,10 @@ where
         ..RetryPolicy::default()
     };
     let mut attempts = Attempts::default();
+    let deadline = tokio::time::Instant::now()
+        + routing
+            .request_timeout
+            .unwrap_or(state.config.upstream_timeout.saturating_mul(2));
     let mut queue = VecDeque::from([group]);
     let mut visited = HashSet::new();
     let mut first_error: Option<Error> = None;
@@ -244,6 +260,7 @@ where
             &group,
             admission,
             &policy,
+            deadline,
             &mut attempts,
             &mut refusal,
             &mut attempt,
@@ -301,6 +318,7 @@ async fn attempt_group<T, F, Fut>(
     group: &Group,
     admission: &mut Admission,
     policy: &RetryPolicy,
+    deadline: tokio::time::Instant,
     attempts: &mut Attempts,
     refusal: &mut Option<Refused>,
     attempt: &mut F,
@@ -342,6 +360,9 @@ where
     let mut made = 0u32;
     let mut index = 0usize;
     while made < budget && attempts.count < routing.max_attempts {
+        if tokio::time::Instant::now() >= deadline {
+            return GroupEnd::Final(last.map_or_else(deadline_error, |(e, _)| e));
+        }
         let deployment = order[index % order.len()].clone();
         let retrying = index >= order.len();
         index += 1;
@@ -359,6 +380,10 @@ where
                 .then(|| policy.delay(made.saturating_sub(1), retry_after))
                 .flatten();
             let Some(wait) = wait else { break };
+            if tokio::time::Instant::now() + wait >= deadline {
+                // The wait would outlast the request's deadline: the last failure ends it.
+                return GroupEnd::Final(last.map_or_else(deadline_error, |(e, _)| e));
+            }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = state.tasks.deadline_reached() => break,
@@ -421,11 +446,28 @@ where
         // A non-stream attempt ends within the upstream timeout; a stream's attempt (its
         // head and first content) is not bounded by it alone.
         let bound = (!proxied.stream).then_some(state.config.upstream_timeout);
-        let (result, info) = match &admission.ticket {
-            Some(ticket) if state.limits.must_renew(ticket, bound) => {
-                super::proxied::renewing(state, &proxied.id, ticket, work).await
+        let sent = Instant::now();
+        let call = async {
+            match &admission.ticket {
+                Some(ticket) if state.limits.must_renew(ticket, bound) => {
+                    super::proxied::renewing(state, &proxied.id, ticket, work).await
+                }
+                _ => work.await,
             }
-            _ => work.await,
+        };
+        let (result, info) = match tokio::time::timeout_at(deadline, call).await {
+            Ok(done) => done,
+            // Cut at the request's deadline (the attempt is dropped, which cancels it).
+            Err(_) => (
+                Err(deadline_error()),
+                AttemptInfo {
+                    provider: deployment.model.provider.clone(),
+                    upstream_model: deployment.model.upstream.clone(),
+                    number: attempts.count,
+                    latency: sent.elapsed(),
+                    ..AttemptInfo::default()
+                },
+            ),
         };
         let latency = info.latency;
         attempts.log.push(AttemptRecord {

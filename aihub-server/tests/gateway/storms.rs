@@ -171,3 +171,37 @@ async fn a_group_whose_every_deployment_is_out_fails_fast_with_503_and_records_i
     statuses.sort_unstable();
     assert_eq!(statuses, [502, 502, 503], "{rows:?}");
 }
+
+#[tokio::test]
+async fn one_deadline_bounds_a_request_over_all_its_attempts() {
+    let tables = r#"
+[plans.free]
+name = "Free (tests: unlimited)"
+
+[routing]
+request_timeout_secs = 1
+
+[routing.groups.slow-first]
+fallbacks = ["mock/after-the-deadline"]
+deployments = [{ id = "slow", provider = "mock", model = "slow@latency_ms=1500" }]
+"#;
+    // Each attempt alone may take 2 s (upstream_timeout_secs); the request as a whole, 1 s.
+    let g = Gateway::start_setup(None, "", tables).await;
+    let (token, key) = g.user("deadline@example.com").await;
+    let started = Instant::now();
+    let (status, body) = ask(&g, &key, "slow-first").await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["code"], "request_timeout", "{body}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1_450),
+        "cut at the deadline"
+    );
+    assert_eq!(
+        count(&g, "after-the-deadline"),
+        0,
+        "no fallback after the deadline"
+    );
+    let rows = g.wait_for_records(&token, 1).await;
+    assert_eq!(rows[0]["status"], 504, "{rows:?}");
+    assert_eq!(rows[0]["attempts"], 1, "{rows:?}");
+}
