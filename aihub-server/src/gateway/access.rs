@@ -37,12 +37,15 @@ pub fn allows(state: &AppState, key: &ApiKey, group: &Group) -> bool {
 
 /// 403 `model_not_allowed` for `name`.
 pub fn not_allowed(name: &str) -> ApiError {
-    let mut e = ApiError::forbidden(format!(
-        "This API key may not use the model `{name}`; the operator sets the models a key may use."
-    ));
-    if let aihub_core::Error::PermissionDenied(d) = &mut e.0 {
-        d.code = Some(MODEL_NOT_ALLOWED.into());
-        d.param = Some("model".into());
-    }
-    e
+    ApiError(aihub_core::Error::PermissionDenied(
+        aihub_core::ErrorDetail {
+            message: format!(
+                "This API key may not use the model `{name}`; the operator sets the models a key \
+             may use."
+            ),
+            param: Some("model".into()),
+            code: Some(MODEL_NOT_ALLOWED.into()),
+            ..aihub_core::ErrorDetail::default()
+        },
+    ))
 }

@@ -389,14 +389,6 @@ where
                 () = state.tasks.deadline_reached() => break,
             }
         }
-        if let Err(wait) = super::capacity::take(state, &deployment, proxied.prompt_tokens).await {
-            full = Some(full.map_or(wait, |w| w.min(wait)));
-            skipped_in_a_row += 1;
-            if skipped_in_a_row >= order.len() {
-                break;
-            }
-            continue;
-        }
         let lease = match deployment.health.begin(Instant::now()) {
             Ok(lease) => lease,
             Err(_) if forced => deployment.health.force(),
@@ -425,6 +417,18 @@ where
         if let Err(refused) = admission.fit(state, proxied, &deployment.model).await {
             tracing::info!(request_id = %proxied.id, deployment = %deployment.id, "attempt skipped: it does not fit the caller's limits");
             *refusal = Some(refused);
+            let probe = lease.is_probe();
+            drop(lease);
+            announce(state, &deployment, probe, None);
+            skipped_in_a_row += 1;
+            if skipped_in_a_row >= order.len() {
+                break;
+            }
+            continue;
+        }
+        // Last, so that only an attempt about to be sent takes from the deployment's limits.
+        if let Err(wait) = super::capacity::take(state, &deployment, proxied.prompt_tokens).await {
+            full = Some(full.map_or(wait, |w| w.min(wait)));
             let probe = lease.is_probe();
             drop(lease);
             announce(state, &deployment, probe, None);

@@ -20,6 +20,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::capacity::{Full, Limits, WINDOW_MS};
+use super::sync::describe;
 use super::{Health, Router, Transition};
 
 /// The Redis channel breaker changes are announced on.
@@ -54,11 +55,6 @@ struct Announcement {
     /// Taken out for this many ms from now; absent when it serves again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     open_ms: Option<u64>,
-}
-
-/// What went wrong, without the error's text (which may quote the URL and its password).
-fn describe(e: &redis::RedisError) -> String {
-    format!("{} ({:?})", e.category(), e.kind())
 }
 
 fn key(deployment: &str, what: &str, minute: i64) -> String {

@@ -35,7 +35,7 @@ impl std::fmt::Debug for Announcer {
 }
 
 /// What went wrong, without the error's text (which may quote the URL and its password).
-fn describe(e: &redis::RedisError) -> String {
+pub(crate) fn describe(e: &redis::RedisError) -> String {
     format!("{} ({:?})", e.category(), e.kind())
 }
 

@@ -3,7 +3,6 @@
 //! with 429 `deployments_at_capacity` and `Retry-After`, and with Redis every instance counts
 //! against one limit and shares each breaker (its opening, its one probe, its closing).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -64,21 +63,6 @@ fn tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
-/// Upstream requests `mock` received, by the model name they asked for.
-fn hits(g: &Gateway) -> HashMap<String, usize> {
-    let mut out = HashMap::new();
-    for r in g.mock.requests() {
-        if let Some(m) = r.body["model"].as_str() {
-            *out.entry(m.to_owned()).or_default() += 1;
-        }
-    }
-    out
-}
-
-fn count(g: &Gateway, model: &str) -> usize {
-    hits(g).get(model).copied().unwrap_or(0)
-}
-
 async fn ask(g: &Gateway, key: &str, model: &str) -> (u16, Value) {
     g.post("/v1/chat/completions", Some(key), &chat(model, "hello"))
         .await
@@ -101,8 +85,8 @@ async fn a_deployment_at_its_rpm_is_skipped_and_a_full_route_is_refused_with_429
         }
         // The 2-rpm deployment took two requests; the others went on to the next one without
         // ever reaching it (no 429 from its provider).
-        assert_eq!(count(&g, &format!("small-{tag}")), 2);
-        assert_eq!(count(&g, &format!("big-{tag}")), 3);
+        assert_eq!(g.upstream_calls(&format!("small-{tag}")), 2);
+        assert_eq!(g.upstream_calls(&format!("big-{tag}")), 3);
 
         let (status, body) = ask(&g, &key, "tiny").await;
         assert_eq!(status, 200, "{body}");
@@ -124,7 +108,7 @@ async fn a_deployment_at_its_rpm_is_skipped_and_a_full_route_is_refused_with_429
         let body: Value = answer.json().await.unwrap();
         assert_eq!(body["error"]["code"], "deployments_at_capacity", "{body}");
         assert_eq!(
-            count(&g, &format!("tiny-{tag}")),
+            g.upstream_calls(&format!("tiny-{tag}")),
             1,
             "the refusal made no call"
         );
@@ -146,7 +130,7 @@ async fn a_deployment_past_its_tpm_is_skipped_until_its_minute_moves_on() {
     let (status, body) = ask(&g, &key, "thrifty").await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "deployments_at_capacity");
-    assert_eq!(count(&g, &format!("thrifty-{tag}")), 1);
+    assert_eq!(g.upstream_calls(&format!("thrifty-{tag}")), 1);
     // Two minutes on (the gateway's clock), nothing of that minute is left.
     g.clock_offset
         .store(120_000, std::sync::atomic::Ordering::SeqCst);
@@ -217,8 +201,8 @@ async fn two_instances_with_redis_share_a_deployments_rpm_and_its_breaker() {
         for g in [&a, &b, &a, &b] {
             assert_eq!(ask(g, &key, "capped").await.0, 200);
         }
-        assert_eq!(count(&a, &format!("small-{tag}")), 2);
-        assert_eq!(count(&a, &format!("big-{tag}")), 2);
+        assert_eq!(a.upstream_calls(&format!("small-{tag}")), 2);
+        assert_eq!(a.upstream_calls(&format!("big-{tag}")), 2);
 
         // Three failures on the first instance open the primary's breaker there; the second
         // hears of it and sends the primary nothing.
@@ -226,12 +210,16 @@ async fn two_instances_with_redis_share_a_deployments_rpm_and_its_breaker() {
         for _ in 0..3 {
             assert_eq!(ask(&a, &key, "flaky").await.0, 200);
         }
-        assert_eq!(count(&a, &primary), 3);
+        assert_eq!(a.upstream_calls(&primary), 3);
         until_breaker(&b, "primary", "open").await;
         for _ in 0..5 {
             assert_eq!(ask(&b, &key, "flaky").await.0, 200);
         }
-        assert_eq!(count(&a, &primary), 3, "the second instance kept out");
+        assert_eq!(
+            a.upstream_calls(&primary),
+            3,
+            "the second instance kept out"
+        );
 
         // After the cooldown, eight requests at once over both instances send the primary
         // exactly one probe; it fails, and both keep the primary out again.
@@ -243,7 +231,11 @@ async fn two_instances_with_redis_share_a_deployments_rpm_and_its_breaker() {
         });
         let statuses = futures::future::join_all(asks).await;
         assert_eq!(statuses, [200; 8]);
-        assert_eq!(count(&a, &primary), 4, "one probe between both instances");
+        assert_eq!(
+            a.upstream_calls(&primary),
+            4,
+            "one probe between both instances"
+        );
         until_breaker(&a, "primary", "open").await;
         until_breaker(&b, "primary", "open").await;
 
@@ -256,13 +248,13 @@ async fn two_instances_with_redis_share_a_deployments_rpm_and_its_breaker() {
         tokio::time::sleep(Duration::from_millis(1_100)).await;
         assert_eq!(ask(&b, &key, "healing").await.0, 200);
         assert_eq!(
-            count(&a, &format!("healer-{tag}@fail_times=3,status=500")),
+            a.upstream_calls(&format!("healer-{tag}@fail_times=3,status=500")),
             4
         );
         until_breaker(&a, "healer", "closed").await;
         assert_eq!(ask(&a, &key, "healing").await.0, 200);
         assert_eq!(
-            count(&a, &format!("healer-{tag}@fail_times=3,status=500")),
+            a.upstream_calls(&format!("healer-{tag}@fail_times=3,status=500")),
             5
         );
     })

@@ -249,6 +249,15 @@ impl Gateway {
         }
     }
 
+    /// Requests the mock upstream received for the model name `model`.
+    pub fn upstream_calls(&self, model: &str) -> usize {
+        self.mock
+            .requests()
+            .iter()
+            .filter(|r| r.body["model"].as_str() == Some(model))
+            .count()
+    }
+
     /// Stops the server and waits until every usage record is written.
     pub async fn stop(mut self) -> AppState {
         if let Some(tx) = self.shutdown.take() {

@@ -2,7 +2,6 @@
 //! 429s with `Retry-After`. No request fails that a healthy deployment could serve, and no
 //! request makes more attempts than configured.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -49,20 +48,6 @@ async fn gateway() -> Gateway {
     Gateway::start_setup(None, "upstream_max_retries = 2", STORMS).await
 }
 
-fn hits(g: &Gateway) -> HashMap<String, usize> {
-    let mut out = HashMap::new();
-    for r in g.mock.requests() {
-        if let Some(m) = r.body["model"].as_str() {
-            *out.entry(m.to_owned()).or_default() += 1;
-        }
-    }
-    out
-}
-
-fn count(g: &Gateway, model: &str) -> usize {
-    hits(g).get(model).copied().unwrap_or(0)
-}
-
 async fn ask(g: &Gateway, key: &str, model: &str) -> (u16, Value) {
     g.post("/v1/chat/completions", Some(key), &chat(model, "hello"))
         .await
@@ -79,9 +64,9 @@ async fn a_flapping_primary_fails_no_request_and_is_taken_out_by_its_failure_rat
     // Fail, answer, fail, answer, fail: the fifth request makes three failures in five
     // (over 50 % with at least four) and the breaker opens for its 60 s cooldown.
     let flapper = "flap@fail_every=2,status=500";
-    assert_eq!(count(&g, flapper), 5);
+    assert_eq!(g.upstream_calls(flapper), 5);
     // The steady deployment served the three that met a failure and the fifteen after.
-    assert_eq!(count(&g, "steady"), 18);
+    assert_eq!(g.upstream_calls("steady"), 18);
     let rows = g.wait_for_records(&token, 20).await;
     assert!(rows.iter().all(|r| r["status"] == 200), "{rows:?}");
     assert_eq!(rows.iter().filter(|r| r["attempts"] == 2).count(), 3);
@@ -100,9 +85,9 @@ async fn a_429_storm_moves_to_the_calm_deployment_within_the_attempt_limit() {
     // A 429 moves on to the next deployment at once (no wait while another is left); each
     // storming deployment is taken out after four 429s.
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(count(&g, "storm-a@status=429,retry_after=1"), 4);
-    assert_eq!(count(&g, "storm-b@status=429,retry_after=1"), 4);
-    assert_eq!(count(&g, "calm"), 8);
+    assert_eq!(g.upstream_calls("storm-a@status=429,retry_after=1"), 4);
+    assert_eq!(g.upstream_calls("storm-b@status=429,retry_after=1"), 4);
+    assert_eq!(g.upstream_calls("calm"), 8);
     let rows = g.wait_for_records(&token, 8).await;
     assert!(
         rows.iter().all(|r| r["attempts"].as_u64() <= Some(3)),
@@ -130,7 +115,7 @@ async fn a_lone_storming_deployment_is_retried_after_its_retry_after_up_to_the_l
     // Three attempts (max_attempts), each after the upstream's one-second Retry-After.
     assert_eq!(answer.status(), 429);
     assert!(started.elapsed() >= Duration::from_secs(2));
-    assert_eq!(count(&g, "lone@status=429,retry_after=1"), 3);
+    assert_eq!(g.upstream_calls("lone@status=429,retry_after=1"), 3);
     assert!(answer.headers().contains_key("retry-after"));
 
     // A Retry-After beyond max_retry_wait_secs is not waited for: one attempt, then the
@@ -139,7 +124,7 @@ async fn a_lone_storming_deployment_is_retried_after_its_retry_after_up_to_the_l
     let (status, body) = ask(&g, &key, "long-storm").await;
     assert_eq!(status, 429, "{body}");
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(count(&g, "long@status=429,retry_after=120"), 1);
+    assert_eq!(g.upstream_calls("long@status=429,retry_after=120"), 1);
 }
 
 #[tokio::test]
@@ -151,7 +136,7 @@ async fn a_group_whose_every_deployment_is_out_fails_fast_with_503_and_records_i
         let (status, body) = ask(&g, &key, "broken").await;
         assert_eq!(status, 502, "{body}");
     }
-    assert_eq!(count(&g, "broken@status=500"), 4);
+    assert_eq!(g.upstream_calls("broken@status=500"), 4);
     let answer = g
         .http
         .post(format!("{}/v1/chat/completions", g.url))
@@ -164,7 +149,11 @@ async fn a_group_whose_every_deployment_is_out_fails_fast_with_503_and_records_i
     assert!(answer.headers().contains_key("retry-after"));
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["error"]["code"], "deployments_unavailable", "{body}");
-    assert_eq!(count(&g, "broken@status=500"), 4, "no call while it is out");
+    assert_eq!(
+        g.upstream_calls("broken@status=500"),
+        4,
+        "no call while it is out"
+    );
     // The record keeps the status the caller got.
     let rows = g.wait_for_records(&token, 3).await;
     let mut statuses: Vec<u64> = rows.iter().filter_map(|r| r["status"].as_u64()).collect();
@@ -197,7 +186,7 @@ deployments = [{ id = "slow", provider = "mock", model = "slow@latency_ms=1500" 
         "cut at the deadline"
     );
     assert_eq!(
-        count(&g, "after-the-deadline"),
+        g.upstream_calls("after-the-deadline"),
         0,
         "no fallback after the deadline"
     );
