@@ -117,7 +117,7 @@ impl PromptCounter {
         let mut rates = Vec::new();
         if let Some(rpm) = asker.plan.rpm {
             rates.push(Rate {
-                key: format!("large:rpm:user:{}", key.user_id),
+                key: format!("large:rpm:org:{}", key.organization_id),
                 limit: rpm.into(),
                 period_ms: 60_000,
                 cost: 1,

@@ -5,7 +5,7 @@
 use aihub_core::providers::{ProviderConfig, ProviderKind, Quirks};
 use secrecy::SecretString;
 
-use crate::accounts::{Credentials, NewKey, create_user, issue_key};
+use crate::accounts::{Credentials, KeyOwner, NewKey, create_user, issue_key};
 use crate::config::{Config, ProviderSettings};
 use crate::state::AppState;
 
@@ -189,16 +189,13 @@ impl Demo {
                 user
             }
         };
-        let (_, key) = issue_key(
-            state,
-            &user,
-            &NewKey {
-                name: "demo".into(),
-                expires_at: None,
-            },
-        )
-        .await
-        .map_err(|e| e.0.message().to_owned())?;
+        let req = NewKey {
+            name: "demo".into(),
+            ..NewKey::default()
+        };
+        let (_, key) = issue_key(state, KeyOwner::of_user(&user, &req), &req)
+            .await
+            .map_err(|e| e.0.message().to_owned())?;
         Ok(format!(
             "\nDemo mode: a provider simulator answers as `mock` (OpenAI format), `mock-anthropic` and `mock-gemini`.\n\
              Demo API key (shown once): {key}\n\n\

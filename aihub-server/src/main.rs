@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use aihub_server::accounts::{Credentials, NewKey, create_user, issue_key};
+use aihub_server::accounts::{Credentials, KeyOwner, NewKey, create_user, issue_key};
 use aihub_server::config::Config;
 use aihub_server::{AppState, serve};
 use clap::{Parser, Subcommand};
@@ -126,8 +126,9 @@ async fn main() -> std::process::ExitCode {
                 let req = NewKey {
                     name,
                     expires_at: expires_at.map(serde_json::Value::String),
+                    ..NewKey::default()
                 };
-                let (_, secret) = issue_key(&state, &user, &req)
+                let (_, secret) = issue_key(&state, KeyOwner::of_user(&user, &req), &req)
                     .await
                     .map_err(|e| e.0.message().to_owned())?;
                 out(&secret);

@@ -30,6 +30,11 @@ pub fn generate_session_token() -> String {
     format!("sess-{}", random_token(40))
 }
 
+/// A new invitation token (`inv-` and 40 random characters); only its hash is stored.
+pub fn generate_invitation_token() -> String {
+    format!("inv-{}", random_token(40))
+}
+
 /// The stored form of a key or token: lowercase hex SHA-256.
 pub fn hash_token(token: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::list::List;
 use super::scope::key_in_scope;
-use crate::accounts::{NewKey, issue_key};
+use crate::accounts::{KeyOwner, NewKey, issue_key};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
@@ -25,6 +25,12 @@ pub struct KeyView {
     pub object: &'static str,
     /// The owner's label.
     pub name: String,
+    /// The user who owns it; null for a team's own key.
+    pub user_id: Option<Uuid>,
+    /// The organization it spends for.
+    pub organization_id: Uuid,
+    /// The team it spends for, if any.
+    pub team_id: Option<Uuid>,
     /// The first characters of the key, to recognise it by.
     pub prefix: String,
     /// RFC 3339.
@@ -55,6 +61,9 @@ impl KeyView {
             id: k.id,
             object: "api_key",
             name: k.name.clone(),
+            user_id: k.user_id,
+            organization_id: k.organization_id,
+            team_id: k.team_id,
             prefix: k.prefix.clone(),
             created_at: rfc3339(k.created_at),
             expires_at: k.expires_at.map(rfc3339),
@@ -77,7 +86,8 @@ pub struct CreatedKey {
 }
 
 impl CreatedKey {
-    fn new(key: &ApiKey, secret: String, now: i64) -> Self {
+    /// The answer for `key` just made with `secret`.
+    pub fn new(key: &ApiKey, secret: String, now: i64) -> Self {
         Self {
             view: KeyView::of(key, now),
             key: secret,
@@ -92,7 +102,7 @@ pub async fn create(
     Json(req): Json<NewKey>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedKey>)> {
     let user = principal.session_user()?;
-    let (key, secret) = issue_key(&state, user, &req).await?;
+    let (key, secret) = issue_key(&state, KeyOwner::of_user(user, &req), &req).await?;
     let created = CreatedKey::new(&key, secret, state.now_ms());
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
@@ -130,8 +140,9 @@ pub async fn create_for_user(
     let new = NewKey {
         name: req.name,
         expires_at: req.expires_at,
+        ..NewKey::default()
     };
-    let (key, secret) = issue_key(&state, &user, &new).await?;
+    let (key, secret) = issue_key(&state, KeyOwner::of_user(&user, &new), &new).await?;
     let created = CreatedKey::new(&key, secret, state.now_ms());
     Ok((StatusCode::CREATED, axum::Json(created)))
 }

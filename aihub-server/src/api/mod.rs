@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod keys;
 pub mod list;
 pub mod money;
+pub mod orgs;
 pub mod plans;
 pub mod scope;
 pub mod usage;
@@ -28,6 +29,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users", post(users::create))
         .route("/api-keys", post(keys::create_for_user))
         .route("/users/{id}/plan", put(users::set_plan))
+        .route("/users/{id}/instance-role", put(users::set_instance_role))
+        .route(
+            "/organizations/{id}/plan",
+            put(users::set_organization_plan),
+        )
         .route(
             "/users/{id}/budget",
             put(budgets::put_user_budget).delete(budgets::delete_user_budget),
@@ -66,5 +72,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/usage/current", get(usage::current))
         .route("/usage/history", get(usage::history))
         .route("/usage/cost", get(usage::cost))
+        .merge(orgs::router(state))
         .nest("/admin", admin)
 }

@@ -3,8 +3,8 @@
 
 use aihub_core::client::GATEWAY_KEY_PREFIX;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
@@ -14,7 +14,7 @@ use super::Principal;
 use crate::accounts::hash_token;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{ApiKey, User};
+use crate::store::{ApiKey, InstanceRole, User};
 
 /// The bearer token of a request, if any.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -34,7 +34,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub struct KeyAuth {
     /// The key's record (never its secret).
     pub key: ApiKey,
-    /// The id of the key owner's plan.
+    /// The id of the plan of the key's organization.
     pub plan: String,
 }
 
@@ -105,12 +105,13 @@ fn is_master_key(state: &AppState, token: &str) -> bool {
     })
 }
 
-/// The bearer is the master key, or the refusal: 403 when the gateway has none (the
-/// operator's routes are disabled), 401 otherwise.
+/// The bearer is the master key, or the refusal: 403 when the gateway has none (then only an
+/// instance admin's session opens the operator's routes), 401 otherwise.
 fn check_master_key(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if state.config.master_key.is_none() {
         return Err(ApiError::forbidden(
-            "The admin API is disabled: start the gateway with AIHUB_MASTER_KEY set.",
+            "The admin API takes the master key (start the gateway with AIHUB_MASTER_KEY set) \
+             or the session of a user with an instance role.",
         ));
     }
     let token = bearer(headers).ok_or_else(missing_key)?;
@@ -124,15 +125,42 @@ fn check_master_key(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
     }
 }
 
-/// Middleware before the operator's routes (`/api/v1/admin/…`): only the master key passes,
-/// and the handler's [`Principal`] is then the operator without a second look at the token.
+/// Whether a signed-in user's instance role lets them through the operator's gate for a
+/// request with this method: an instance admin always, an instance viewer only to read.
+async fn instance_user_passes(state: &AppState, token: &str, method: &Method) -> Option<bool> {
+    if token.starts_with(GATEWAY_KEY_PREFIX) {
+        return None;
+    }
+    let user = session(state, token).await.ok()?;
+    Some(match user.instance_role? {
+        InstanceRole::Admin => true,
+        InstanceRole::Viewer => matches!(*method, Method::GET | Method::HEAD),
+    })
+}
+
+/// Middleware before the operator's routes (`/api/v1/admin/…`): the master key passes, and so
+/// does the session of a user with an instance role (an admin for everything, a viewer to
+/// read); the handler's [`Principal`] is then the operator without a second look.
 pub async fn operator_only(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
     if let Err(refusal) = check_master_key(&state, req.headers()) {
-        return refusal.into_response();
+        let by_role = match bearer(req.headers()) {
+            Some(token) => instance_user_passes(&state, token, req.method()).await,
+            None => None,
+        };
+        match by_role {
+            Some(true) => {}
+            Some(false) => {
+                return ApiError::forbidden(
+                    "An instance viewer may read the admin API but not change anything.",
+                )
+                .into_response();
+            }
+            None => return refusal.into_response(),
+        }
     }
     req.extensions_mut().insert(Principal::Operator);
     next.run(req).await
@@ -163,13 +191,12 @@ impl FromRequestParts<AppState> for Principal {
         }
         if token.starts_with(GATEWAY_KEY_PREFIX) {
             let auth = authenticate_key(state, token).await?;
-            let owner = state
-                .store
-                .user_by_id(auth.key.user_id)
-                .await?
-                .ok_or_else(|| {
+            let owner = match auth.key.user_id {
+                None => None,
+                Some(user) => Some(state.store.user_by_id(user).await?.ok_or_else(|| {
                     ApiError::unauthorized("The key's user no longer exists.", "invalid_api_key")
-                })?;
+                })?),
+            };
             return Ok(Self::ApiKey {
                 key: auth.key,
                 owner,

@@ -2,6 +2,7 @@
 //! [`Principal`] (the operator, a signed-in member, or an API key) for the management API.
 
 mod extract;
+pub mod policy;
 mod principal;
 
 pub use extract::{KeyAuth, operator_only};

@@ -36,8 +36,8 @@ pub enum Principal {
     ApiKey {
         /// The key (never its secret).
         key: ApiKey,
-        /// The key's owner.
-        owner: User,
+        /// The key's owner; `None` for a team's own key.
+        owner: Option<User>,
     },
 }
 
@@ -49,6 +49,14 @@ fn keys_cannot_manage_keys() -> ApiError {
 }
 
 impl Principal {
+    /// The signed-in user, if the caller is one.
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Self::Member(user) => Some(user),
+            Self::Operator | Self::ApiKey { .. } => None,
+        }
+    }
+
     /// Whether this is the operator.
     pub fn is_operator(&self) -> bool {
         matches!(self, Self::Operator)
@@ -80,7 +88,14 @@ impl Principal {
     /// The user whose usage, budgets and plan the caller reads: the member, or the key's owner.
     pub fn own_account(&self) -> ApiResult<&User> {
         match self {
-            Self::Member(user) | Self::ApiKey { owner: user, .. } => Ok(user),
+            Self::Member(user)
+            | Self::ApiKey {
+                owner: Some(user), ..
+            } => Ok(user),
+            Self::ApiKey { owner: None, .. } => Err(ApiError::forbidden(
+                "A team's own key belongs to no user and has no account of its own; \
+                 its usage is the team's, read by the organization's members.",
+            )),
             Self::Operator => Err(ApiError::forbidden(
                 "The master key belongs to no user and has no usage or budgets of its own; \
                  use a user's session token or API key.",
@@ -102,7 +117,7 @@ impl Principal {
     pub fn can_manage_key(&self, key: &ApiKey) -> bool {
         match self {
             Self::Operator => true,
-            Self::Member(user) => key.user_id == user.id,
+            Self::Member(user) => key.user_id == Some(user.id),
             Self::ApiKey { .. } => false,
         }
     }
@@ -133,13 +148,14 @@ mod tests {
             organization_id: Uuid::new_v4(),
             created_at: 0,
             disabled_at: None,
+            instance_role: None,
         }
     }
 
     fn key_of(owner: &User) -> ApiKey {
         ApiKey {
             id: Uuid::new_v4(),
-            user_id: owner.id,
+            user_id: Some(owner.id),
             organization_id: owner.organization_id,
             team_id: None,
             name: "k".into(),
@@ -167,7 +183,7 @@ mod tests {
         let member = Principal::Member(alice.clone());
         let key = Principal::ApiKey {
             key: alices_key.clone(),
-            owner: alice.clone(),
+            owner: Some(alice.clone()),
         };
 
         assert_eq!(status(operator.require_operator()), None);

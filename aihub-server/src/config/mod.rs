@@ -44,6 +44,10 @@ pub struct ConfigError(pub String);
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// The address users reach the gateway at, without a trailing slash.
+    pub public_url: String,
+    /// How long an invitation can be accepted.
+    pub invitation_ttl: Duration,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// `redis://…`, for state shared by several instances.
@@ -219,9 +223,24 @@ impl Config {
         let cache = cache::resolve_cache(&raw.cache)?;
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
         let secrets_key = resolve_secrets_key(raw.secrets_key_file.as_deref(), env)?;
+        let public_url = match &raw.public_url {
+            None => format!("http://{listen}"),
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/');
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ')
+                {
+                    return Err(ConfigError(
+                        "public_url: expected http://host[:port][/path] or https://…".into(),
+                    ));
+                }
+                url.to_owned()
+            }
+        };
         Ok(Self {
             secrets_key,
             listen,
+            public_url,
+            invitation_ttl: Duration::from_secs(raw.invitation_ttl_hours.unwrap_or(24 * 7) * 3600),
             database_url,
             redis_url: raw.redis_url.clone(),
             master_key: raw.master_key.clone().map(SecretString::from),

@@ -14,6 +14,11 @@ use super::ConfigError;
 pub struct RawConfig {
     /// Address to listen on (default `127.0.0.1:8080`).
     pub listen: Option<String>,
+    /// The address users reach the gateway at (`https://ai.example.com`), for invitation links;
+    /// default `http://` and the listen address.
+    pub public_url: Option<String>,
+    /// Hours an invitation can be accepted (default 168).
+    pub invitation_ttl_hours: Option<u64>,
     /// `sqlite://PATH` (default `sqlite://aihub.db`) or `postgres://…`.
     pub database_url: Option<String>,
     /// `redis://…` for state shared across gateway instances.
@@ -196,6 +201,8 @@ impl RawConfig {
         env_keys! {
             "AIHUB_LISTEN" => self.listen,
             "AIHUB_DATABASE_URL" => self.database_url,
+            "AIHUB_PUBLIC_URL" => self.public_url,
+            "AIHUB_INVITATION_TTL_HOURS" => self.invitation_ttl_hours,
             "AIHUB_REDIS_URL" => self.redis_url,
             "AIHUB_MASTER_KEY" => self.master_key,
             "AIHUB_MAX_BODY_BYTES" => self.max_body_bytes,

@@ -73,6 +73,8 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("invitation_ttl", &self.invitation_ttl)
             .field("database_url", &Url(Some(&self.database_url), true))
             .field("redis_url", &Url(self.redis_url.as_deref(), true))
             .field("master_key", &Secret(self.master_key.is_some()))
@@ -145,6 +147,8 @@ impl fmt::Debug for RawConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawConfig")
             .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("invitation_ttl_hours", &self.invitation_ttl_hours)
             .field("database_url", &Url(self.database_url.as_deref(), true))
             .field("redis_url", &Url(self.redis_url.as_deref(), true))
             .field("master_key", &Secret(self.master_key.is_some()))

@@ -23,7 +23,7 @@ async fn request(state: &AppState) -> Proxied {
     let key = state
         .store
         .create_api_key(NewApiKey {
-            user_id: user.id,
+            user_id: Some(user.id),
             organization_id: user.organization_id,
             team_id: None,
             name: "k".into(),
@@ -50,7 +50,7 @@ async fn request(state: &AppState) -> Proxied {
 
 async fn records(state: &AppState, proxied: &Proxied) -> Vec<UsageRecord> {
     let filter = UsageFilter {
-        user_id: proxied.caller.key.user_id,
+        user_id: proxied.caller.key.user_id.unwrap_or_default(),
         from: None,
         to: None,
         model: None,

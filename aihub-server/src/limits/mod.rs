@@ -251,7 +251,7 @@ impl Limiter {
         };
         if let Some(rpm) = plan.rpm {
             add_rate(
-                format!("rpm:user:{}", key.user_id),
+                format!("rpm:org:{}", key.organization_id),
                 rpm.into(),
                 1,
                 RateKind::UserRequests,
@@ -267,7 +267,7 @@ impl Limiter {
         }
         if let Some(tpm) = plan.tpm {
             add_rate(
-                format!("tpm:user:{}", key.user_id),
+                format!("tpm:org:{}", key.organization_id),
                 tpm,
                 tokens,
                 RateKind::UserTokens,
@@ -293,7 +293,7 @@ impl Limiter {
             let start = month_start_ms(ask.now_ms, &inner.settings.timezone);
             let end = next_month_start_ms(ask.now_ms, &inner.settings.timezone);
             spends.push(Reserved {
-                key: format!("quota:user:{}:{start}", key.user_id),
+                key: format!("quota:org:{}:{start}", key.organization_id),
                 amount: to_i64(tokens),
                 expires_at_ms: end.saturating_add(COUNTER_GRACE_MS),
                 counted: Counted::Quota,
@@ -548,7 +548,7 @@ impl Limiter {
                 let start = month_start_ms(ask.now_ms, &inner.settings.timezone);
                 inner
                     .store
-                    .spent_since(BudgetScope::User, ask.key.user_id, start)
+                    .spent_since(BudgetScope::Organization, ask.key.organization_id, start)
                     .await
                     .map_err(|e| format!("reading usage: {e}"))?
                     .tokens

@@ -40,7 +40,7 @@ async fn setup_on(tables: &str, redis_url: Option<String>) -> Setup {
         .unwrap();
     let key = store
         .create_api_key(NewApiKey {
-            user_id: user.id,
+            user_id: Some(user.id),
             organization_id: user.organization_id,
             team_id: None,
             name: "k".into(),

@@ -3,7 +3,8 @@
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::rows::{int, opt_int, text, uuid};
+use super::organizations::InstanceRole;
+use super::rows::{int, opt_int, opt_text, text, uuid};
 use super::{Store, StoreError, now_ms};
 
 /// An account that can log in and own API keys.
@@ -13,7 +14,7 @@ pub struct User {
     pub id: Uuid,
     /// The email address, trimmed and lowercased.
     pub email: String,
-    /// The id of the plan the user is on (`free` when they register).
+    /// The id of the plan of the user's personal organization (`free` when they register).
     pub plan: String,
     /// The user's personal organization, created with the account.
     pub organization_id: Uuid,
@@ -21,6 +22,8 @@ pub struct User {
     pub created_at: i64,
     /// When the account was disabled (unix ms); a disabled user's sessions and keys stop working.
     pub disabled_at: Option<i64>,
+    /// The user's role over the whole gateway, if any.
+    pub instance_role: Option<InstanceRole>,
 }
 
 /// The form in which emails are stored and looked up: trimmed and lowercased, so that addresses
@@ -32,7 +35,8 @@ pub fn normalize_email(email: &str) -> String {
 /// The columns `user_from_row` reads, from `users u`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.plan, u.personal_organization_id, u.created_at, u.disabled_at"
+        "u.id, u.email, u.personal_organization_id, u.created_at, u.disabled_at, u.instance_role, \
+         (SELECT o.plan FROM organizations o WHERE o.id = u.personal_organization_id) AS plan"
     };
 }
 
@@ -44,6 +48,12 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         organization_id: uuid(row, "personal_organization_id")?,
         created_at: int(row, "created_at")?,
         disabled_at: opt_int(row, "disabled_at")?,
+        instance_role: match opt_text(row, "instance_role")? {
+            None => None,
+            Some(role) => Some(InstanceRole::parse(&role).ok_or_else(|| {
+                super::error::invalid_data(format!("column instance_role: unknown role {role}"))
+            })?),
+        },
     })
 }
 
@@ -86,8 +96,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         // The plan's default lives in the schema; read it back rather than repeat it here.
-        let plan: String = sqlx::query_scalar("SELECT plan FROM users WHERE id = $1")
-            .bind(user_id.to_string())
+        let plan: String = sqlx::query_scalar("SELECT plan FROM organizations WHERE id = $1")
+            .bind(organization_id.to_string())
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -98,6 +108,7 @@ impl Store {
             organization_id,
             created_at: now,
             disabled_at: None,
+            instance_role: None,
         })
     }
 
@@ -129,14 +140,33 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    /// Moves a user to another plan. Returns false if there is no such user.
+    /// Moves a user's personal organization to another plan. Returns false if there is no such
+    /// user.
     pub async fn set_user_plan(&self, id: Uuid, plan: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE users SET plan = $2 WHERE id = $1")
+        let done = sqlx::query(
+            "UPDATE organizations SET plan = $2 \
+             WHERE id = (SELECT personal_organization_id FROM users WHERE id = $1)",
+        )
+        .bind(id.to_string())
+        .bind(plan)
+        .execute(&self.write)
+        .await?;
+        self.changed().await;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a user a role over the whole gateway, or takes it away (`None`). Returns false if
+    /// there is no such user.
+    pub async fn set_instance_role(
+        &self,
+        id: Uuid,
+        role: Option<InstanceRole>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET instance_role = $2 WHERE id = $1")
             .bind(id.to_string())
-            .bind(plan)
+            .bind(role.map(InstanceRole::as_str))
             .execute(&self.write)
             .await?;
-        self.changed().await;
         Ok(done.rows_affected() == 1)
     }
 

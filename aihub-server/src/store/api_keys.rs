@@ -9,8 +9,9 @@ use super::{Store, StoreError, now_ms};
 /// What the gateway stores when it issues a key (it shows the key itself to the user once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {
-    /// The owner; must be a member of `organization_id`.
-    pub user_id: Uuid,
+    /// The owner, a member of `organization_id`; `None` for a team's own key (then `team_id`
+    /// is set).
+    pub user_id: Option<Uuid>,
     /// The organization the key spends for.
     pub organization_id: Uuid,
     /// The team the key spends for, if any; must belong to `organization_id`.
@@ -30,8 +31,8 @@ pub struct NewApiKey {
 pub struct ApiKey {
     /// The key's id.
     pub id: Uuid,
-    /// The owner.
-    pub user_id: Uuid,
+    /// The owner; `None` for a team's own key (a service account).
+    pub user_id: Option<Uuid>,
     /// The organization the key spends for.
     pub organization_id: Uuid,
     /// The team the key spends for, if any.
@@ -88,7 +89,7 @@ macro_rules! key_columns {
 fn key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: uuid(row, "id")?,
-        user_id: uuid(row, "user_id")?,
+        user_id: opt_uuid(row, "user_id")?,
         organization_id: uuid(row, "organization_id")?,
         team_id: opt_uuid(row, "team_id")?,
         name: text(row, "name")?,
@@ -119,17 +120,46 @@ fn narrow<T: TryFrom<i64>>(v: i64) -> Result<T, StoreError> {
 
 impl Store {
     /// Stores a new key. [`StoreError::NotFound`] if the user is not a member of the
-    /// organization or the team is not in it; [`StoreError::Conflict`] if the hash exists.
+    /// organization (or of the team, for a member's key for a team), or the team is not in it;
+    /// [`StoreError::Conflict`] if the hash exists.
     pub async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {
         let id = Uuid::new_v4();
         let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        if let Some(user) = key.user_id {
+            let member: Option<i64> = match key.team_id {
+                None => {
+                    sqlx::query_scalar(
+                        "SELECT 1 FROM memberships WHERE user_id = $1 AND organization_id = $2",
+                    )
+                    .bind(user.to_string())
+                    .bind(key.organization_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                Some(team) => {
+                    sqlx::query_scalar(
+                        "SELECT 1 FROM team_memberships \
+                     WHERE user_id = $1 AND organization_id = $2 AND team_id = $3",
+                    )
+                    .bind(user.to_string())
+                    .bind(key.organization_id.to_string())
+                    .bind(team.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            };
+            if member.is_none() {
+                return Err(StoreError::NotFound);
+            }
+        }
         sqlx::query(
             "INSERT INTO api_keys \
              (id, user_id, organization_id, team_id, name, prefix, key_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.to_string())
-        .bind(key.user_id.to_string())
+        .bind(key.user_id.map(|user| user.to_string()))
         .bind(key.organization_id.to_string())
         .bind(key.team_id.map(|team| team.to_string()))
         .bind(&key.name)
@@ -137,8 +167,9 @@ impl Store {
         .bind(&key.key_hash)
         .bind(now)
         .bind(key.expires_at)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(ApiKey {
             id,
             user_id: key.user_id,
@@ -168,6 +199,40 @@ impl Store {
         rows.iter().map(key_from_row).collect()
     }
 
+    /// A team's own keys (service accounts) and its members' keys for it, newest first.
+    pub async fn list_team_keys(&self, team: Uuid) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys k WHERE k.team_id = $1 ORDER BY k.created_at DESC, k.id DESC"
+        ))
+        .bind(team.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Revokes one of a team's keys as of `now`. Returns false if the key is not the team's
+    /// or is already revoked.
+    pub async fn revoke_team_key(
+        &self,
+        team: Uuid,
+        key_id: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $3 \
+             WHERE id = $1 AND team_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(key_id.to_string())
+        .bind(team.to_string())
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.changed().await;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Revokes one of the user's keys as of `now`. Returns false if the key is not this user's
     /// or is already revoked.
     pub async fn revoke_api_key(
@@ -195,8 +260,8 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
-            " FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.key_hash = $1 AND u.disabled_at IS NULL"
+            " FROM api_keys k LEFT JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND (k.user_id IS NULL OR u.disabled_at IS NULL)"
         ))
         .bind(key_hash)
         .fetch_optional(&self.read)
@@ -204,8 +269,8 @@ impl Store {
         row.as_ref().map(key_from_row).transpose()
     }
 
-    /// The key with this hash and its owner's plan, for authenticating a request; `None` if
-    /// there is no such key or its owner is disabled.
+    /// The key with this hash and its organization's plan, for authenticating a request;
+    /// `None` if there is no such key or its owner is disabled.
     pub async fn api_key_for_request(
         &self,
         key_hash: &str,
@@ -217,8 +282,9 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
-            ", u.plan FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.key_hash = $1 AND u.disabled_at IS NULL"
+            ", o.plan FROM api_keys k JOIN organizations o ON o.id = k.organization_id \
+             LEFT JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1 AND (k.user_id IS NULL OR u.disabled_at IS NULL)"
         ))
         .bind(key_hash)
         .fetch_optional(&self.read)

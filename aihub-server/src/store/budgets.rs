@@ -264,8 +264,10 @@ impl Store {
     pub async fn budgets_for_request(
         &self,
         key_id: Uuid,
-        user_id: Uuid,
+        user_id: Option<Uuid>,
     ) -> Result<Vec<Budget>, StoreError> {
+        // A team's own key has no user: the nil id matches no user budget.
+        let user_id = user_id.unwrap_or_default();
         if let Some(kept) = self.hot.budgets(key_id, user_id) {
             return Ok(kept);
         }

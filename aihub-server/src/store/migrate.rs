@@ -93,6 +93,12 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../migrations/sqlite/0008_key_models.sql"),
         postgres: include_str!("../../migrations/postgres/0008_key_models.sql"),
     },
+    EmbeddedMigration {
+        version: 9,
+        name: "tenancy",
+        sqlite: include_str!("../../migrations/sqlite/0009_tenancy.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_tenancy.sql"),
+    },
 ];
 
 /// The embedded migrations of one backend, as a sqlx migration source.

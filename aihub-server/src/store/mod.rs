@@ -33,8 +33,11 @@ mod cache;
 mod deployments;
 mod error;
 mod invalidation;
+mod invitations;
 mod migrate;
+mod organizations;
 mod rows;
+mod teams;
 mod usage;
 mod usage_report;
 
@@ -50,6 +53,11 @@ pub use api_keys::{ApiKey, KeyLimits, NewApiKey};
 pub use budgets::{Budget, BudgetPeriod, BudgetScope, BudgetSetter, NewBudget, Spent};
 pub use deployments::StoredDeployment;
 pub use error::StoreError;
+pub use invitations::{Acceptance, Invitation, NewInvitation};
+pub use organizations::{
+    After, InstanceRole, Member, MemberChange, OrgRole, Organization, TeamRole,
+};
+pub use teams::{Team, TeamMember};
 
 pub use usage::{AttemptRecord, UsageRecord};
 pub use usage_report::{CostReport, DayCost, ModelCost, UsageFilter, UsageTotals};

@@ -19,8 +19,8 @@ pub struct UsageRecord {
     pub created_at: i64,
     /// The API key that authenticated the request, if one did.
     pub api_key_id: Option<Uuid>,
-    /// The user the request is billed to.
-    pub user_id: Uuid,
+    /// The user the request is billed to; `None` for a team's own key.
+    pub user_id: Option<Uuid>,
     /// The organization the request is billed to.
     pub organization_id: Uuid,
     /// The team the request is billed to, if any.
@@ -117,7 +117,7 @@ fn bind_record<'q>(query: AnyQuery<'q>, r: &'q UsageRecord) -> AnyQuery<'q> {
         .bind(&r.request_id)
         .bind(r.created_at)
         .bind(r.api_key_id.map(|id| id.to_string()))
-        .bind(r.user_id.to_string())
+        .bind(r.user_id.map(|u| u.to_string()))
         .bind(r.organization_id.to_string())
         .bind(r.team_id.map(|id| id.to_string()))
         .bind(&r.model)
@@ -173,7 +173,7 @@ pub(crate) fn record_from_row(row: &AnyRow) -> Result<UsageRecord, StoreError> {
         request_id: text(row, "request_id")?,
         created_at: int(row, "created_at")?,
         api_key_id: opt_uuid(row, "api_key_id")?,
-        user_id: uuid(row, "user_id")?,
+        user_id: opt_uuid(row, "user_id")?,
         organization_id: uuid(row, "organization_id")?,
         team_id: opt_uuid(row, "team_id")?,
         model: text(row, "model")?,

@@ -15,11 +15,21 @@ fn fields(v: &Value) -> Vec<&str> {
         .collect()
 }
 
-const USER: [&str; 5] = ["id", "email", "plan", "organization_id", "created_at"];
-const KEY: [&str; 10] = [
+const USER: [&str; 6] = [
+    "id",
+    "email",
+    "plan",
+    "organization_id",
+    "instance_role",
+    "created_at",
+];
+const KEY: [&str; 13] = [
     "id",
     "object",
     "name",
+    "user_id",
+    "organization_id",
+    "team_id",
     "prefix",
     "created_at",
     "expires_at",

@@ -12,6 +12,7 @@ mod deployments;
 mod errors;
 mod ingress;
 mod limits;
+mod organizations;
 mod pipeline;
 mod rights;
 mod routing;

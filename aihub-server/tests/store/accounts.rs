@@ -46,7 +46,7 @@ async fn create_user_makes_a_personal_organization(db: TestDb) {
 
     let raw = db.raw().await;
     let rows = sqlx::query(
-        "SELECT o.id, o.name, o.personal, m.role, m.team_id \
+        "SELECT o.id, o.name, o.personal, o.plan, m.role \
          FROM memberships m JOIN organizations o ON o.id = m.organization_id \
          WHERE m.user_id = $1",
     )
@@ -64,13 +64,17 @@ async fn create_user_makes_a_personal_organization(db: TestDb) {
     assert_eq!(row.get::<String, _>("name"), "alice@example.com");
     assert_eq!(row.get::<i64, _>("personal"), 1);
     assert_eq!(row.get::<String, _>("role"), "owner");
-    assert_eq!(row.get::<Option<String>, _>("team_id"), None);
+    assert_eq!(
+        row.get::<String, _>("plan"),
+        user.plan,
+        "the plan is the organization's"
+    );
 
     // The owner can hold keys for the personal organization straight away.
     let key = db
         .store
         .create_api_key(NewApiKey {
-            user_id: user.id,
+            user_id: Some(user.id),
             organization_id: user.organization_id,
             team_id: None,
             name: "default".into(),
@@ -174,7 +178,7 @@ async fn disabled_users_lose_sessions_and_keys(db: TestDb) {
             .unwrap();
         db.store
             .create_api_key(NewApiKey {
-                user_id: who.id,
+                user_id: Some(who.id),
                 organization_id: who.organization_id,
                 team_id: None,
                 name: "k".into(),

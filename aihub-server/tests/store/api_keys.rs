@@ -18,7 +18,7 @@ on_both_backends!(
 
 fn new_key(user: &User, hash: &str, expires_at: Option<i64>) -> NewApiKey {
     NewApiKey {
-        user_id: user.id,
+        user_id: Some(user.id),
         organization_id: user.organization_id,
         team_id: None,
         name: format!("key {}", &hash[..4]),
@@ -203,7 +203,21 @@ async fn keys_must_belong_to_a_membership_and_team(db: TestDb) {
     let error = db.store.create_api_key(wrong_team).await.unwrap_err();
     assert!(matches!(error, StoreError::NotFound), "{error}");
 
-    // The other user's key in their own organization's team is fine.
+    // The other user's key for a team of their own organization needs them in the team.
+    let team = db
+        .store
+        .team_in(other.organization_id, team_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut outside = new_key(&other, "4444-outside", None);
+    outside.team_id = Some(team_id);
+    let error = db.store.create_api_key(outside).await.unwrap_err();
+    assert!(matches!(error, StoreError::NotFound), "{error}");
+    db.store
+        .set_team_member(&team, other.id, aihub_server::store::TeamRole::Member)
+        .await
+        .unwrap();
     let mut team_key = new_key(&other, "4444-team", None);
     team_key.team_id = Some(team_id);
     let stored = db.store.create_api_key(team_key).await.unwrap();

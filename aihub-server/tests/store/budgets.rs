@@ -23,7 +23,7 @@ async fn key(
 ) -> aihub_server::store::ApiKey {
     db.store
         .create_api_key(NewApiKey {
-            user_id: user.id,
+            user_id: Some(user.id),
             organization_id: user.organization_id,
             team_id: None,
             name: "k".into(),
@@ -52,7 +52,7 @@ async fn a_users_plan_changes_and_authentication_sees_it(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((plan.as_str(), k.user_id), ("pro", user.id));
+    assert_eq!((plan.as_str(), k.user_id), ("pro", Some(user.id)));
     assert!(
         !db.store
             .set_user_plan(uuid::Uuid::new_v4(), "pro")
@@ -142,7 +142,11 @@ async fn one_budget_per_scope_and_period_replaced_in_place(db: TestDb) {
         ))
         .await
         .unwrap();
-    let applying = db.store.budgets_for_request(k.id, user.id).await.unwrap();
+    let applying = db
+        .store
+        .budgets_for_request(k.id, Some(user.id))
+        .await
+        .unwrap();
     let scopes: Vec<_> = applying.iter().map(|b| (b.scope, b.period)).collect();
     assert_eq!(
         scopes,
@@ -213,7 +217,11 @@ async fn the_admins_and_the_owners_budget_on_a_key_are_two(db: TestDb) {
         .await
         .unwrap();
     assert_eq!((again.id, again.hard_limit_nanos), (owners.id, Some(2_000)));
-    let both = db.store.budgets_for_request(k.id, user.id).await.unwrap();
+    let both = db
+        .store
+        .budgets_for_request(k.id, Some(user.id))
+        .await
+        .unwrap();
     let limits: Vec<_> = both
         .iter()
         .map(|b| (b.set_by, b.hard_limit_nanos))

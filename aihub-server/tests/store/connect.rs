@@ -136,6 +136,7 @@ fn record_owner(id: Uuid) -> User {
         organization_id: id,
         created_at: 0,
         disabled_at: None,
+        instance_role: None,
     }
 }
 

@@ -24,7 +24,7 @@ pub fn record(user: &User, created_at: i64, model: &str) -> UsageRecord {
         request_id: format!("req_{}", Uuid::new_v4().simple()),
         created_at,
         api_key_id: None,
-        user_id: user.id,
+        user_id: Some(user.id),
         organization_id: user.organization_id,
         team_id: None,
         model: model.to_owned(),

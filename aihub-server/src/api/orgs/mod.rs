@@ -1,0 +1,162 @@
+//! Organizations, members, invitations, teams and team keys (`/api/v1/organizations/…`).
+//!
+//! Every route under an organization is declared once in [`routes`] with the [`Action`] it
+//! takes; [`gate`] stands before each and asks the policy (`auth::policy`), so no handler
+//! decides rights of its own and a test can walk the table with every role.
+
+mod gate;
+mod invitations;
+mod members;
+mod organizations;
+mod page;
+mod teams;
+
+pub use gate::OrgAccess;
+
+use axum::Router;
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+
+use crate::auth::policy::Action;
+use crate::state::AppState;
+
+/// One route under an organization: its method, path (under `/api/v1`) and action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgRoute {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path under `/api/v1/organizations/{org}`, with `{team}`, `{user}`, `{key}` and
+    /// `{invitation}` placeholders.
+    pub sub_path: &'static str,
+    /// What it does, for the policy.
+    pub action: Action,
+}
+
+const ORG: &str = "/organizations/{org}";
+
+/// The organization routes and their handlers, in one table.
+fn table() -> Vec<(OrgRoute, MethodRouter<AppState>)> {
+    use Action::*;
+    let route = |method: &'static str, sub_path: &'static str, action, handler| {
+        (
+            OrgRoute {
+                method,
+                sub_path,
+                action,
+            },
+            handler,
+        )
+    };
+    vec![
+        route("GET", "", ReadOrganization, get(organizations::show)),
+        route(
+            "PATCH",
+            "",
+            ManageOrganization,
+            patch(organizations::rename),
+        ),
+        route("GET", "/members", ReadMembers, get(members::list)),
+        route(
+            "PUT",
+            "/members/{user}",
+            ManageMembers,
+            put(members::set_role),
+        ),
+        route(
+            "DELETE",
+            "/members/{user}",
+            ManageMembers,
+            delete(members::remove),
+        ),
+        route("GET", "/invitations", ReadMembers, get(invitations::list)),
+        route(
+            "POST",
+            "/invitations",
+            ManageMembers,
+            post(invitations::create),
+        ),
+        route(
+            "DELETE",
+            "/invitations/{invitation}",
+            ManageMembers,
+            delete(invitations::revoke),
+        ),
+        route("GET", "/teams", ReadTeams, get(teams::list)),
+        route("POST", "/teams", ManageTeams, post(teams::create)),
+        route("GET", "/teams/{team}", ReadTeams, get(teams::show)),
+        route("PATCH", "/teams/{team}", ManageTeams, patch(teams::rename)),
+        route(
+            "GET",
+            "/teams/{team}/members",
+            ReadTeams,
+            get(teams::members),
+        ),
+        route(
+            "PUT",
+            "/teams/{team}/members/{user}",
+            ManageTeamMembers,
+            put(teams::set_member),
+        ),
+        route(
+            "DELETE",
+            "/teams/{team}/members/{user}",
+            ManageTeamMembers,
+            delete(teams::remove_member),
+        ),
+        route(
+            "GET",
+            "/teams/{team}/api-keys",
+            ReadTeamKeys,
+            get(teams::keys),
+        ),
+        route(
+            "POST",
+            "/teams/{team}/api-keys",
+            ManageTeamKeys,
+            post(teams::create_key),
+        ),
+        route(
+            "DELETE",
+            "/teams/{team}/api-keys/{key}",
+            ManageTeamKeys,
+            delete(teams::revoke_key),
+        ),
+    ]
+}
+
+/// Every organization route, for tests and docs.
+pub fn routes() -> Vec<OrgRoute> {
+    table().into_iter().map(|(r, _)| r).collect()
+}
+
+impl OrgRoute {
+    /// The full path under `/api/v1`.
+    pub fn path(&self) -> String {
+        format!("{ORG}{}", self.sub_path)
+    }
+
+    /// The method as axum's type.
+    pub fn http_method(&self) -> Method {
+        Method::from_bytes(self.method.as_bytes()).unwrap_or(Method::GET)
+    }
+}
+
+/// The organization routes, each behind the gate with its action, plus the routes any
+/// signed-in user has (create and list their organizations, accept an invitation).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new()
+        .route(
+            "/organizations",
+            post(organizations::create).get(organizations::list_mine),
+        )
+        .route("/invitations/accept", post(invitations::accept));
+    for (route, handler) in table() {
+        let gated = handler.route_layer(from_fn_with_state(
+            (state.clone(), route.action),
+            gate::gate,
+        ));
+        router = router.route(&route.path(), gated);
+    }
+    router
+}
