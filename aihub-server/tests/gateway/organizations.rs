@@ -591,3 +591,38 @@ async fn owners_alone_touch_the_owner_role_and_the_last_owner_stays() {
         "8 members, 3 then 5: {rest}"
     );
 }
+
+#[tokio::test]
+async fn an_instance_admins_session_opens_the_admin_api_and_a_viewers_only_to_read() {
+    let g = Gateway::start().await;
+    let (admin, _) = g.user("ops@example.com").await;
+    let (viewer, _) = g.user("auditor@example.com").await;
+    let (plain, _) = g.user("plain@example.com").await;
+    let plain_id = user_id(&g, &plain).await;
+    for (session, role) in [(&admin, "admin"), (&viewer, "viewer")] {
+        let id = user_id(&g, session).await;
+        let (status, body) = g
+            .call(
+                Method::PUT,
+                &format!("/api/v1/admin/users/{id}/instance-role"),
+                Some(MASTER),
+                Some(&json!({"role": role})),
+            )
+            .await;
+        assert_eq!((status, body["instance_role"].as_str()), (200, Some(role)));
+    }
+    let plan = format!("/api/v1/admin/users/{plain_id}/plan");
+    let body = json!({"plan": "free"});
+    let (status, answer) = g.call(Method::PUT, &plan, Some(&admin), Some(&body)).await;
+    assert_eq!(status, 200, "an instance admin changes a plan: {answer}");
+    let (status, answer) = g.call(Method::PUT, &plan, Some(&viewer), Some(&body)).await;
+    assert_eq!(status, 403, "a viewer cannot: {answer}");
+    let (status, answer) = g.call(Method::PUT, &plan, Some(&plain), Some(&body)).await;
+    assert_eq!(status, 401, "a plain user is no operator: {answer}");
+    for session in [&admin, &viewer] {
+        let (status, answer) = g.get("/api/v1/admin/deployments", Some(session)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, answer) = g.get("/api/v1/admin/deployments", Some(&plain)).await;
+    assert_eq!(status, 401, "{answer}");
+}
