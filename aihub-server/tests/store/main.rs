@@ -42,6 +42,8 @@ mod harness;
 #[cfg(test)]
 mod hot_cache;
 #[cfg(test)]
+mod upgrade;
+#[cfg(test)]
 mod usage;
 #[cfg(test)]
 mod usage_reports;
