@@ -137,7 +137,7 @@ fn amount(v: &Option<Value>, param: &str) -> ApiResult<Option<i64>> {
 }
 
 /// Sets `set_by`'s budget on a scope from `body`.
-async fn put_budget(
+pub(crate) async fn put_budget(
     state: &AppState,
     scope: BudgetScope,
     scope_id: Uuid,
@@ -205,7 +205,7 @@ pub struct DeletedBudget {
 
 /// Removes `set_by`'s budget of `period` on a scope; 404 `budget_not_found` when there is
 /// none (another setter's budget on the same scope stays, and does not count).
-async fn delete_budget(
+pub(crate) async fn delete_budget(
     state: &AppState,
     scope: BudgetScope,
     scope_id: Uuid,

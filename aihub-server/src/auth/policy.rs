@@ -26,6 +26,8 @@ pub enum Action {
     ReadTeamKeys,
     /// Create and revoke a team's own keys.
     ManageTeamKeys,
+    /// Set and remove the organization's and its teams' budgets.
+    ManageBudgets,
 }
 
 /// Who may take one action: the organization roles, and the team roles that suffice on their
@@ -90,6 +92,11 @@ pub const POLICY: &[Rule] = &[
         org: &[Owner, Admin],
         team: &[TeamRole::Admin],
     },
+    Rule {
+        action: Action::ManageBudgets,
+        org: &[Owner, Admin, Billing],
+        team: &[],
+    },
 ];
 
 /// The rule for `action`.
@@ -147,7 +154,7 @@ mod tests {
             assert!(seen.insert(rule.action), "{:?} has two rules", rule.action);
             assert!(rule.org.contains(&Owner), "{:?}", rule.action);
         }
-        assert_eq!(seen.len(), 9, "an action without a rule");
+        assert_eq!(seen.len(), 10, "an action without a rule");
     }
 
     #[test]

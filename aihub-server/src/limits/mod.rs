@@ -300,7 +300,10 @@ impl Limiter {
             });
             spend_limits.push(to_i64(quota));
         }
-        let budgets = inner.store.budgets_for_request(key.id, key.user_id).await;
+        let budgets = inner
+            .store
+            .budgets_for_request(key.id, key.user_id, key.team_id, key.organization_id)
+            .await;
         let budgets = match budgets {
             Ok(b) => b,
             Err(e) => return self.backend_failed(ask, &format!("reading budgets: {e}"), spends),

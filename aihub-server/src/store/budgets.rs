@@ -265,6 +265,8 @@ impl Store {
         &self,
         key_id: Uuid,
         user_id: Option<Uuid>,
+        team_id: Option<Uuid>,
+        organization_id: Uuid,
     ) -> Result<Vec<Budget>, StoreError> {
         // A team's own key has no user: the nil id matches no user budget.
         let user_id = user_id.unwrap_or_default();
@@ -275,10 +277,13 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {BUDGET_COLUMNS} FROM budgets \
              WHERE (scope = 'api_key' AND scope_id = $1) OR (scope = 'user' AND scope_id = $2) \
+                OR (scope = 'team' AND scope_id = $3) OR (scope = 'organization' AND scope_id = $4) \
              ORDER BY scope, period, set_by"
         ))
         .bind(key_id.to_string())
         .bind(user_id.to_string())
+        .bind(team_id.unwrap_or_default().to_string())
+        .bind(organization_id.to_string())
         .fetch_all(&self.read)
         .await?;
         let budgets = rows

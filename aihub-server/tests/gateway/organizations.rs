@@ -185,7 +185,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
     let table = routes();
     assert_eq!(
         table.len(),
-        18,
+        22,
         "a route was added: give it a row in this walk"
     );
     let mut checked = 0;
@@ -234,7 +234,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
             route.method
         );
     }
-    assert_eq!(checked, 18 * 7);
+    assert_eq!(checked, 22 * 7);
     // The master key passes every gate.
     for route in &table {
         let path = path_of(&f, &route.path());
@@ -625,4 +625,129 @@ async fn an_instance_admins_session_opens_the_admin_api_and_a_viewers_only_to_re
     }
     let (status, answer) = g.get("/api/v1/admin/deployments", Some(&plain)).await;
     assert_eq!(status, 401, "{answer}");
+}
+
+#[tokio::test]
+async fn every_budget_over_a_team_key_binds_it_and_the_refusal_names_the_level() {
+    let run = |db: Option<String>| async move {
+        let g = Gateway::start_setup(db, "", crate::UNLIMITED_FREE).await;
+        let (owner, _) = g.user("cfo@example.com").await;
+        let (_, org) = g
+            .post(
+                "/api/v1/organizations",
+                Some(&owner),
+                &json!({"name": "Fin"}),
+            )
+            .await;
+        let org = org["id"].as_str().unwrap().to_owned();
+        let (_, team) = g
+            .post(
+                &format!("/api/v1/organizations/{org}/teams"),
+                Some(&owner),
+                &json!({"name": "ops"}),
+            )
+            .await;
+        let team = team["id"].as_str().unwrap().to_owned();
+        let (member, _) = g.user("dev@example.com").await;
+        join(
+            &g,
+            &owner,
+            &org,
+            &member,
+            "dev@example.com",
+            "member",
+            Some((&team, "member")),
+        )
+        .await;
+        let member_id = user_id(&g, &member).await;
+        let (_, team_key) = g
+            .post(
+                &format!("/api/v1/organizations/{org}/teams/{team}/api-keys"),
+                Some(&owner),
+                &json!({"name": "svc"}),
+            )
+            .await;
+        let (_, member_key) = g
+            .post(
+                "/api/v1/auth/api-keys",
+                Some(&member),
+                &json!({"name": "mine", "organization_id": org, "team_id": team}),
+            )
+            .await;
+        let org_budget = format!("/api/v1/organizations/{org}/budget");
+        let team_budget = format!("/api/v1/organizations/{org}/teams/{team}/budget");
+        let user_budget = format!("/api/v1/admin/users/{member_id}/budget");
+        let set = |path: String, bearer: String, limit: &'static str| {
+            let g = &g;
+            async move {
+                let (status, body) = g
+                    .call(
+                        Method::PUT,
+                        &path,
+                        Some(&bearer),
+                        Some(&json!({"hard_limit": limit})),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{path}: {body}");
+            }
+        };
+        let ask = |secret: String| {
+            let g = &g;
+            async move {
+                let before = g.mock.requests().len();
+                let (status, body) = g
+                    .post(
+                        "/v1/chat/completions",
+                        Some(&secret),
+                        &chat("mock/gpt-4o-mini", "hi"),
+                    )
+                    .await;
+                let called = g.mock.requests().len() > before;
+                (status, body["error"]["limit"].clone(), called)
+            }
+        };
+        let team_secret = team_key["key"].as_str().unwrap().to_owned();
+        let member_secret = member_key["key"].as_str().unwrap().to_owned();
+        let (status, _, called) = ask(team_secret.clone()).await;
+        assert_eq!((status, called), (200, true), "no budget yet");
+
+        // The organization's budget is spent (a nano-unit), the team's has room.
+        set(org_budget.clone(), owner.clone(), "0.000000001").await;
+        set(team_budget.clone(), owner.clone(), "100").await;
+        for secret in [&team_secret, &member_secret] {
+            let (status, limit, called) = ask(secret.clone()).await;
+            assert_eq!(
+                (status, limit, called),
+                (429, json!("budget.organization.monthly"), false)
+            );
+        }
+        // Swapped: the team's refuses.
+        set(org_budget.clone(), owner.clone(), "100").await;
+        set(team_budget.clone(), owner.clone(), "0.000000001").await;
+        let (status, limit, called) = ask(team_secret.clone()).await;
+        assert_eq!((status, limit, called), (429, json!("budget.team.monthly"), false));
+        // With room in both, a user's own budget binds their key for the team.
+        set(team_budget.clone(), owner.clone(), "100").await;
+        set(user_budget, MASTER.to_owned(), "0.000000001").await;
+        let (status, limit, called) = ask(member_secret.clone()).await;
+        assert_eq!((status, limit, called), (429, json!("budget.user.monthly"), false));
+        let (status, _, called) = ask(team_secret.clone()).await;
+        assert_eq!(
+            (status, called),
+            (200, true),
+            "the team's own key has no user"
+        );
+        // A member may not set the organization's budget.
+        let (status, body) = g
+            .call(
+                Method::PUT,
+                &org_budget,
+                Some(&member),
+                Some(&json!({"hard_limit": "1000"})),
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+    };
+    run(None).await;
+    harness::in_fresh_postgres(move |db| async move { run(Some(db)).await }).await;
 }

@@ -144,7 +144,7 @@ async fn one_budget_per_scope_and_period_replaced_in_place(db: TestDb) {
         .unwrap();
     let applying = db
         .store
-        .budgets_for_request(k.id, Some(user.id))
+        .budgets_for_request(k.id, Some(user.id), None, user.organization_id)
         .await
         .unwrap();
     let scopes: Vec<_> = applying.iter().map(|b| (b.scope, b.period)).collect();
@@ -219,7 +219,7 @@ async fn the_admins_and_the_owners_budget_on_a_key_are_two(db: TestDb) {
     assert_eq!((again.id, again.hard_limit_nanos), (owners.id, Some(2_000)));
     let both = db
         .store
-        .budgets_for_request(k.id, Some(user.id))
+        .budgets_for_request(k.id, Some(user.id), None, user.organization_id)
         .await
         .unwrap();
     let limits: Vec<_> = both

@@ -55,7 +55,7 @@ async fn changes_through_the_store_show_at_once(db: TestDb) {
     assert_eq!((first.id, first.revoked_at), (created.id, None));
     assert!(
         db.store
-            .budgets_for_request(created.id, Some(user.id))
+            .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
             .await
             .unwrap()
             .is_empty()
@@ -74,7 +74,7 @@ async fn changes_through_the_store_show_at_once(db: TestDb) {
     db.store.put_budget(&budget(&user, 7)).await.unwrap();
     let budgets = db
         .store
-        .budgets_for_request(created.id, Some(user.id))
+        .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
         .await
         .unwrap();
     assert_eq!(budgets.len(), 1, "a new budget applies to the next request");
@@ -134,7 +134,7 @@ async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
         assert_eq!(read.revoked_at, None);
         assert!(
             store
-                .budgets_for_request(created.id, Some(user.id))
+                .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
                 .await
                 .unwrap()
                 .is_empty()
@@ -156,7 +156,7 @@ async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
     assert_eq!(fresh.revoked_at, Some(now), "no cache: seen at once");
     assert_eq!(
         uncached
-            .budgets_for_request(created.id, Some(user.id))
+            .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
             .await
             .unwrap()
             .len(),
@@ -169,7 +169,7 @@ async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
     );
     assert!(
         cached
-            .budgets_for_request(created.id, Some(user.id))
+            .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
             .await
             .unwrap()
             .is_empty()
@@ -184,7 +184,7 @@ async fn another_instance_sees_changes_within_the_time_to_live(db: TestDb) {
     );
     assert_eq!(
         cached
-            .budgets_for_request(created.id, Some(user.id))
+            .budgets_for_request(created.id, Some(user.id), None, user.organization_id)
             .await
             .unwrap()
             .len(),
@@ -235,7 +235,7 @@ async fn instances_sharing_a_redis_see_changes_at_once(db: TestDb) {
     let (read, _) = b.api_key_for_request("hot-3").await.unwrap().unwrap();
     assert_eq!(read.revoked_at, None);
     assert!(
-        b.budgets_for_request(created.id, Some(user.id))
+        b.budgets_for_request(created.id, Some(user.id), None, user.organization_id)
             .await
             .unwrap()
             .is_empty()
@@ -255,7 +255,7 @@ async fn instances_sharing_a_redis_see_changes_at_once(db: TestDb) {
     a.put_budget(&budget(&user, 11)).await.unwrap();
     assert!(
         within_a_second(|| async {
-            b.budgets_for_request(created.id, Some(user.id))
+            b.budgets_for_request(created.id, Some(user.id), None, user.organization_id)
                 .await
                 .unwrap()
                 .len()

@@ -170,5 +170,6 @@ fn describe(action: Action) -> &'static str {
         Action::ManageTeamMembers => "change a team's members",
         Action::ReadTeamKeys => "list a team's keys",
         Action::ManageTeamKeys => "create or revoke a team's keys",
+        Action::ManageBudgets => "set or remove budgets",
     }
 }

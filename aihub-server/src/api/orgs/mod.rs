@@ -4,6 +4,7 @@
 //! takes; [`gate`] stands before each and asks the policy (`auth::policy`), so no handler
 //! decides rights of its own and a test can walk the table with every role.
 
+mod budgets;
 mod gate;
 mod invitations;
 mod members;
@@ -121,6 +122,25 @@ fn table() -> Vec<(OrgRoute, MethodRouter<AppState>)> {
             "/teams/{team}/api-keys/{key}",
             ManageTeamKeys,
             delete(teams::revoke_key),
+        ),
+        route("PUT", "/budget", ManageBudgets, put(budgets::put_org)),
+        route(
+            "DELETE",
+            "/budget",
+            ManageBudgets,
+            delete(budgets::delete_org),
+        ),
+        route(
+            "PUT",
+            "/teams/{team}/budget",
+            ManageBudgets,
+            put(budgets::put_team),
+        ),
+        route(
+            "DELETE",
+            "/teams/{team}/budget",
+            ManageBudgets,
+            delete(budgets::delete_team),
         ),
     ]
 }
