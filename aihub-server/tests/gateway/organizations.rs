@@ -725,12 +725,18 @@ async fn every_budget_over_a_team_key_binds_it_and_the_refusal_names_the_level()
         set(org_budget.clone(), owner.clone(), "100").await;
         set(team_budget.clone(), owner.clone(), "0.000000001").await;
         let (status, limit, called) = ask(team_secret.clone()).await;
-        assert_eq!((status, limit, called), (429, json!("budget.team.monthly"), false));
+        assert_eq!(
+            (status, limit, called),
+            (429, json!("budget.team.monthly"), false)
+        );
         // With room in both, a user's own budget binds their key for the team.
         set(team_budget.clone(), owner.clone(), "100").await;
         set(user_budget, MASTER.to_owned(), "0.000000001").await;
         let (status, limit, called) = ask(member_secret.clone()).await;
-        assert_eq!((status, limit, called), (429, json!("budget.user.monthly"), false));
+        assert_eq!(
+            (status, limit, called),
+            (429, json!("budget.user.monthly"), false)
+        );
         let (status, _, called) = ask(team_secret.clone()).await;
         assert_eq!(
             (status, called),
