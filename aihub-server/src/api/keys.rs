@@ -10,6 +10,7 @@ use super::list::List;
 use super::scope::key_in_scope;
 use crate::accounts::{KeyOwner, NewKey, issue_key};
 use crate::auth::Principal;
+use crate::auth::policy::{self, Action};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
@@ -102,7 +103,22 @@ pub async fn create(
     Json(req): Json<NewKey>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedKey>)> {
     let user = principal.session_user()?;
-    let (key, secret) = issue_key(&state, KeyOwner::of_user(user, &req), &req).await?;
+    let owner = KeyOwner::of_user(user, &req);
+    if owner.organization_id != user.organization_id {
+        // A key spends the organization's money: the policy says which roles may make one.
+        let role = state
+            .store
+            .org_role(owner.organization_id, user.id)
+            .await?
+            .ok_or_else(super::orgs::organization_not_found)?;
+        if !policy::allows(Action::CreateOwnKeys, role, None) {
+            return Err(ApiError::forbidden(format!(
+                "Your role in this organization ({role}) may not {}.",
+                super::orgs::describe(Action::CreateOwnKeys)
+            )));
+        }
+    }
+    let (key, secret) = issue_key(&state, owner, &req).await?;
     let created = CreatedKey::new(&key, secret, state.now_ms());
     Ok((StatusCode::CREATED, axum::Json(created)))
 }

@@ -262,18 +262,6 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
-fn cursor(text: &Option<String>) -> ApiResult<Option<(i64, Uuid)>> {
-    let Some(c) = text else {
-        return Ok(None);
-    };
-    let bad = || ApiError::bad_request("'cursor' is not a cursor this API returned.", "cursor");
-    let (t, id) = c.split_once('_').ok_or_else(bad)?;
-    Ok(Some((
-        t.parse::<i64>().map_err(|_| bad())?,
-        Uuid::parse_str(id).map_err(|_| bad())?,
-    )))
-}
-
 /// `GET /api/v1/usage/history`: newest first, paged with `next_cursor`.
 pub async fn history(
     State(state): State<AppState>,
@@ -302,7 +290,7 @@ pub async fn history(
             })
             .transpose()?,
         limit: limit + 1,
-        cursor: cursor(&q.cursor)?,
+        cursor: super::list::parse_cursor(&q.cursor)?,
     };
     let mut rows = state.store.usage_history(&filter).await?;
     let has_more = rows.len() > limit as usize;

@@ -28,6 +28,9 @@ pub enum Action {
     ManageTeamKeys,
     /// Set and remove the organization's and its teams' budgets.
     ManageBudgets,
+    /// Make keys of one's own that spend for the organization (`POST auth/api-keys` with its
+    /// `organization_id`).
+    CreateOwnKeys,
 }
 
 /// Who may take one action: the organization roles, and the team roles that suffice on their
@@ -97,6 +100,11 @@ pub const POLICY: &[Rule] = &[
         org: &[Owner, Admin, Billing],
         team: &[],
     },
+    Rule {
+        action: Action::CreateOwnKeys,
+        org: &[Owner, Admin, Member],
+        team: &[],
+    },
 ];
 
 /// The rule for `action`.
@@ -154,7 +162,7 @@ mod tests {
             assert!(seen.insert(rule.action), "{:?} has two rules", rule.action);
             assert!(rule.org.contains(&Owner), "{:?}", rule.action);
         }
-        assert_eq!(seen.len(), 10, "an action without a rule");
+        assert_eq!(seen.len(), 11, "an action without a rule");
     }
 
     #[test]

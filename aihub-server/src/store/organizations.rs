@@ -414,25 +414,4 @@ impl Store {
             MemberChange::Done
         })
     }
-
-    /// Makes `user` a member of `organization` with `role` (accepting an invitation does this
-    /// inside its own transaction). [`StoreError::Conflict`] if they already are one.
-    pub async fn add_member(
-        &self,
-        organization: Uuid,
-        user: Uuid,
-        role: OrgRole,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO memberships (user_id, organization_id, role, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user.to_string())
-        .bind(organization.to_string())
-        .bind(role.as_str())
-        .bind(now_ms())
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
 }

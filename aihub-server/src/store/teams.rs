@@ -131,26 +131,28 @@ impl Store {
     }
 
     /// Puts a member of the team's organization in the team with `role` (or changes their
-    /// role). [`StoreError::NotFound`] if they are not a member of the organization.
+    /// role); returns when they joined the team (unix ms). [`StoreError::NotFound`] if they
+    /// are not a member of the organization.
     pub async fn set_team_member(
         &self,
         team: &Team,
         user: Uuid,
         role: TeamRole,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<i64, StoreError> {
+        let joined: i64 = sqlx::query_scalar(
             "INSERT INTO team_memberships (team_id, organization_id, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
+             ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role \
+             RETURNING created_at",
         )
         .bind(team.id.to_string())
         .bind(team.organization_id.to_string())
         .bind(user.to_string())
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(&self.write)
+        .fetch_one(&self.write)
         .await?;
-        Ok(())
+        Ok(joined)
     }
 
     /// Takes a member out of a team; their own keys for the team are revoked as of `now` (the

@@ -26,13 +26,27 @@ async fn texts(g: &Gateway, sql: &str) -> Vec<String> {
         .unwrap()
 }
 
-/// A user's id, from their session.
+/// A user's id, read from the key `Gateway::user` made them.
 async fn user_id(g: &Gateway, token: &str) -> String {
-    let (status, me) = g.get("/api/v1/organizations", Some(token)).await;
-    assert_eq!(status, 200, "{me}");
-    // The personal organization comes first; the user's id is read from a key listing.
     let (_, keys) = g.get("/api/v1/auth/api-keys", Some(token)).await;
     keys["data"][0]["user_id"].as_str().unwrap().to_owned()
+}
+
+/// An organization `name` owned by `owner`'s user, with a team `team`: their ids.
+async fn org_with_team(g: &Gateway, owner: &str, name: &str, team: &str) -> (String, String) {
+    let (status, org) = g
+        .post("/api/v1/organizations", Some(owner), &json!({"name": name}))
+        .await;
+    assert_eq!(
+        (status, org["role"].as_str()),
+        (201, Some("owner")),
+        "{org}"
+    );
+    let org = org["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/organizations/{org}/teams");
+    let (status, team) = g.post(&path, Some(owner), &json!({"name": team})).await;
+    assert_eq!(status, 201, "{team}");
+    (org, team["id"].as_str().unwrap().to_owned())
 }
 
 /// Invites `email` into `org` with `role` (and a team role), and has them accept.
@@ -74,25 +88,7 @@ struct Fixture {
 
 async fn fixture(g: &Gateway) -> Fixture {
     let (owner, _) = g.user("owner@example.com").await;
-    let (status, org) = g
-        .post(
-            "/api/v1/organizations",
-            Some(&owner),
-            &json!({"name": "Acme"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{org}");
-    assert_eq!(org["role"], "owner");
-    let org = org["id"].as_str().unwrap().to_owned();
-    let (status, team) = g
-        .post(
-            &format!("/api/v1/organizations/{org}/teams"),
-            Some(&owner),
-            &json!({"name": "search"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{team}");
-    let team = team["id"].as_str().unwrap().to_owned();
+    let (org, team) = org_with_team(g, &owner, "Acme", "search").await;
     let mut callers = vec![("owner", owner.clone(), Some(OrgRole::Owner), None)];
     for (name, role, team_role) in [
         ("admin", "admin", None),
@@ -199,7 +195,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
                 team_role.filter(|_| team_route),
             );
             let (status, body) = g
-                .call(route.http_method(), &path, Some(session), Some(&json!({})))
+                .call(route.method.clone(), &path, Some(session), Some(&json!({})))
                 .await;
             assert_eq!(
                 !refused_by_gate(status, &body),
@@ -211,7 +207,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
         }
         let (status, body) = g
             .call(
-                route.http_method(),
+                route.method.clone(),
                 &path,
                 Some(&outsider),
                 Some(&json!({})),
@@ -221,7 +217,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
         assert_eq!(body["error"]["code"], "organization_not_found");
         let (status, body) = g
             .call(
-                route.http_method(),
+                route.method.clone(),
                 &path,
                 Some(&viewer_session),
                 Some(&json!({})),
@@ -239,7 +235,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
     for route in &table {
         let path = path_of(&f, &route.path());
         let (status, body) = g
-            .call(route.http_method(), &path, Some(MASTER), Some(&json!({})))
+            .call(route.method.clone(), &path, Some(MASTER), Some(&json!({})))
             .await;
         assert!(!refused_by_gate(status, &body), "{path}: {status} {body}");
     }
@@ -262,7 +258,7 @@ async fn another_organizations_members_see_nothing_of_this_one() {
     for route in routes() {
         let path = path_of(&f, &route.path());
         let (status, body) = g
-            .call(route.http_method(), &path, Some(&rival), Some(&json!({})))
+            .call(route.method.clone(), &path, Some(&rival), Some(&json!({})))
             .await;
         assert_eq!(status, 404, "{path}: {body}");
     }
@@ -401,22 +397,7 @@ async fn a_team_key_outlives_its_maker_whose_own_keys_are_revoked() {
     let run = |db: Option<String>| async move {
         let g = Gateway::start_setup(db, "", crate::UNLIMITED_FREE).await;
         let (owner, _) = g.user("lead@example.com").await;
-        let (_, org) = g
-            .post(
-                "/api/v1/organizations",
-                Some(&owner),
-                &json!({"name": "Lab"}),
-            )
-            .await;
-        let org = org["id"].as_str().unwrap().to_owned();
-        let (_, team) = g
-            .post(
-                &format!("/api/v1/organizations/{org}/teams"),
-                Some(&owner),
-                &json!({"name": "ml"}),
-            )
-            .await;
-        let team = team["id"].as_str().unwrap().to_owned();
+        let (org, team) = org_with_team(&g, &owner, "Lab", "ml").await;
         let (maker, _) = g.user("maker@example.com").await;
         join(
             &g,
@@ -632,22 +613,7 @@ async fn every_budget_over_a_team_key_binds_it_and_the_refusal_names_the_level()
     let run = |db: Option<String>| async move {
         let g = Gateway::start_setup(db, "", crate::UNLIMITED_FREE).await;
         let (owner, _) = g.user("cfo@example.com").await;
-        let (_, org) = g
-            .post(
-                "/api/v1/organizations",
-                Some(&owner),
-                &json!({"name": "Fin"}),
-            )
-            .await;
-        let org = org["id"].as_str().unwrap().to_owned();
-        let (_, team) = g
-            .post(
-                &format!("/api/v1/organizations/{org}/teams"),
-                Some(&owner),
-                &json!({"name": "ops"}),
-            )
-            .await;
-        let team = team["id"].as_str().unwrap().to_owned();
+        let (org, team) = org_with_team(&g, &owner, "Fin", "ops").await;
         let (member, _) = g.user("dev@example.com").await;
         join(
             &g,
@@ -756,4 +722,34 @@ async fn every_budget_over_a_team_key_binds_it_and_the_refusal_names_the_level()
     };
     run(None).await;
     harness::in_fresh_postgres(move |db| async move { run(Some(db)).await }).await;
+}
+
+#[tokio::test]
+async fn making_a_key_that_spends_for_an_organization_asks_the_policy() {
+    let g = Gateway::start().await;
+    let f = fixture(&g).await;
+    for (name, session, role, _) in &f.callers {
+        let (status, body) = g
+            .post(
+                "/api/v1/auth/api-keys",
+                Some(session),
+                &json!({"name": "mine", "organization_id": f.org}),
+            )
+            .await;
+        let allowed = policy::allows(policy::Action::CreateOwnKeys, role.unwrap(), None);
+        assert_eq!(status == 201, allowed, "{name}: {status} {body}");
+        if !allowed {
+            assert_eq!(status, 403, "{name}: {body}");
+        }
+    }
+    // A viewer and a billing member are among the callers, so both outcomes were seen.
+    let (outsider, _) = g.user("nobody@example.com").await;
+    let (status, body) = g
+        .post(
+            "/api/v1/auth/api-keys",
+            Some(&outsider),
+            &json!({"name": "x", "organization_id": f.org}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
 }

@@ -159,7 +159,7 @@ async fn decide(
 }
 
 /// An action in words, for refusals.
-fn describe(action: Action) -> &'static str {
+pub fn describe(action: Action) -> &'static str {
     match action {
         Action::ReadOrganization => "see the organization",
         Action::ManageOrganization => "change the organization",
@@ -171,5 +171,6 @@ fn describe(action: Action) -> &'static str {
         Action::ReadTeamKeys => "list a team's keys",
         Action::ManageTeamKeys => "create or revoke a team's keys",
         Action::ManageBudgets => "set or remove budgets",
+        Action::CreateOwnKeys => "make keys that spend for it",
     }
 }

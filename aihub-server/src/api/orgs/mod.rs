@@ -12,7 +12,7 @@ mod organizations;
 mod page;
 mod teams;
 
-pub use gate::OrgAccess;
+pub use gate::{OrgAccess, describe, organization_not_found};
 
 use axum::Router;
 use axum::http::Method;
@@ -23,10 +23,10 @@ use crate::auth::policy::Action;
 use crate::state::AppState;
 
 /// One route under an organization: its method, path (under `/api/v1`) and action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgRoute {
     /// The HTTP method.
-    pub method: &'static str,
+    pub method: Method,
     /// The path under `/api/v1/organizations/{org}`, with `{team}`, `{user}`, `{key}` and
     /// `{invitation}` placeholders.
     pub sub_path: &'static str,
@@ -39,7 +39,7 @@ const ORG: &str = "/organizations/{org}";
 /// The organization routes and their handlers, in one table.
 fn table() -> Vec<(OrgRoute, MethodRouter<AppState>)> {
     use Action::*;
-    let route = |method: &'static str, sub_path: &'static str, action, handler| {
+    let route = |method: Method, sub_path: &'static str, action, handler| {
         (
             OrgRoute {
                 method,
@@ -50,94 +50,104 @@ fn table() -> Vec<(OrgRoute, MethodRouter<AppState>)> {
         )
     };
     vec![
-        route("GET", "", ReadOrganization, get(organizations::show)),
+        route(Method::GET, "", ReadOrganization, get(organizations::show)),
         route(
-            "PATCH",
+            Method::PATCH,
             "",
             ManageOrganization,
             patch(organizations::rename),
         ),
-        route("GET", "/members", ReadMembers, get(members::list)),
+        route(Method::GET, "/members", ReadMembers, get(members::list)),
         route(
-            "PUT",
+            Method::PUT,
             "/members/{user}",
             ManageMembers,
             put(members::set_role),
         ),
         route(
-            "DELETE",
+            Method::DELETE,
             "/members/{user}",
             ManageMembers,
             delete(members::remove),
         ),
-        route("GET", "/invitations", ReadMembers, get(invitations::list)),
         route(
-            "POST",
+            Method::GET,
+            "/invitations",
+            ReadMembers,
+            get(invitations::list),
+        ),
+        route(
+            Method::POST,
             "/invitations",
             ManageMembers,
             post(invitations::create),
         ),
         route(
-            "DELETE",
+            Method::DELETE,
             "/invitations/{invitation}",
             ManageMembers,
             delete(invitations::revoke),
         ),
-        route("GET", "/teams", ReadTeams, get(teams::list)),
-        route("POST", "/teams", ManageTeams, post(teams::create)),
-        route("GET", "/teams/{team}", ReadTeams, get(teams::show)),
-        route("PATCH", "/teams/{team}", ManageTeams, patch(teams::rename)),
+        route(Method::GET, "/teams", ReadTeams, get(teams::list)),
+        route(Method::POST, "/teams", ManageTeams, post(teams::create)),
+        route(Method::GET, "/teams/{team}", ReadTeams, get(teams::show)),
         route(
-            "GET",
+            Method::PATCH,
+            "/teams/{team}",
+            ManageTeams,
+            patch(teams::rename),
+        ),
+        route(
+            Method::GET,
             "/teams/{team}/members",
             ReadTeams,
             get(teams::members),
         ),
         route(
-            "PUT",
+            Method::PUT,
             "/teams/{team}/members/{user}",
             ManageTeamMembers,
             put(teams::set_member),
         ),
         route(
-            "DELETE",
+            Method::DELETE,
             "/teams/{team}/members/{user}",
             ManageTeamMembers,
             delete(teams::remove_member),
         ),
         route(
-            "GET",
+            Method::GET,
             "/teams/{team}/api-keys",
             ReadTeamKeys,
             get(teams::keys),
         ),
         route(
-            "POST",
+            Method::POST,
             "/teams/{team}/api-keys",
             ManageTeamKeys,
             post(teams::create_key),
         ),
         route(
-            "DELETE",
+            Method::DELETE,
             "/teams/{team}/api-keys/{key}",
             ManageTeamKeys,
             delete(teams::revoke_key),
         ),
-        route("PUT", "/budget", ManageBudgets, put(budgets::put_org)),
+        route(Method::PUT, "/budget", ManageBudgets, put(budgets::put_org)),
         route(
-            "DELETE",
+            Method::DELETE,
             "/budget",
             ManageBudgets,
             delete(budgets::delete_org),
         ),
         route(
-            "PUT",
+            Method::PUT,
             "/teams/{team}/budget",
             ManageBudgets,
             put(budgets::put_team),
         ),
         route(
-            "DELETE",
+            Method::DELETE,
             "/teams/{team}/budget",
             ManageBudgets,
             delete(budgets::delete_team),
@@ -154,11 +164,6 @@ impl OrgRoute {
     /// The full path under `/api/v1`.
     pub fn path(&self) -> String {
         format!("{ORG}{}", self.sub_path)
-    }
-
-    /// The method as axum's type.
-    pub fn http_method(&self) -> Method {
-        Method::from_bytes(self.method.as_bytes()).unwrap_or(Method::GET)
     }
 }
 

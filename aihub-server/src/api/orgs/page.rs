@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api::list::parse_cursor;
 use crate::error::{ApiError, ApiResult};
 use crate::store::After;
 
@@ -27,20 +28,7 @@ impl PageQuery {
                 "limit",
             ));
         }
-        let after = match &self.cursor {
-            None => None,
-            Some(c) => {
-                let bad = || {
-                    ApiError::bad_request("'cursor' is not a cursor this API returned.", "cursor")
-                };
-                let (t, id) = c.split_once('_').ok_or_else(bad)?;
-                Some((
-                    t.parse::<i64>().map_err(|_| bad())?,
-                    Uuid::parse_str(id).map_err(|_| bad())?,
-                ))
-            }
-        };
-        Ok((limit + 1, after))
+        Ok((limit + 1, parse_cursor(&self.cursor)?))
     }
 }
 

@@ -179,17 +179,16 @@ pub async fn set_member(
         .await?
         .ok_or_else(member_not_found)?;
     let role = body.role.unwrap_or(TeamRole::Member);
-    match state.store.set_team_member(team, user, role).await {
+    let joined = match state.store.set_team_member(team, user, role).await {
         Err(StoreError::NotFound) => return Err(member_not_found()),
         other => other?,
-    }
-    Ok(axum::Json(TeamMemberView {
+    };
+    Ok(axum::Json(TeamMemberView::of(&TeamMember {
         user_id: user,
-        object: "team.member",
         email: member.email,
         role,
-        joined_at: rfc3339(state.now_ms()),
-    }))
+        created_at: joined,
+    })))
 }
 
 /// The answer to taking a member out of a team.
